@@ -7,7 +7,8 @@ public enum GgufValueType : uint
     String = 8, Array = 9, UInt64 = 10, Int64 = 11, Float64 = 12,
 }
 
-internal static class GgufValueTypes
+/// <summary>Facts about GGUF value types: encoded sizes and the names gguf-py uses.</summary>
+public static class GgufValueTypes
 {
     public const uint Count = 13;
 

@@ -1,0 +1,17 @@
+namespace KernelGen.Tests.Cli;
+
+/// <summary><c>kernelgen demo</c> runs on its embedded sample with no arguments and no files.</summary>
+public class DemoCommandTests
+{
+    [Fact]
+    public void DemoSummarisesTheEmbeddedSample()
+    {
+        var r = CliHarness.Run("demo");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("tiny-llama-Q4_K_M.gguf", r.Stdout);
+        Assert.Contains("21 tensors", r.Stdout);
+        Assert.Contains("architecture: llama", r.Stdout);
+        Assert.Contains("Q4_K", r.Stdout);
+        Assert.True(r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 3);
+    }
+}
