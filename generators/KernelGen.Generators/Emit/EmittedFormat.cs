@@ -1,0 +1,22 @@
+using KernelGen.Generators.Diagnostics;
+using KernelGen.Generators.Helpers;
+
+namespace KernelGen.Generators.Emit;
+
+/// <summary>The cached result of emitting one format: registry facts plus the complete source text.</summary>
+internal sealed record EmittedFormat(
+    string Name,
+    string SourcePath,
+    int? GgmlTypeId,
+    int BlockElements,
+    int BlockBytes,
+    string Activation,
+    string HintName,
+    string Source);
+
+/// <summary>Everything the final output step adds: ordered format sources, registry and helpers, and diagnostics.</summary>
+internal sealed record OutputSet(
+    EquatableArray<EmittedFormat> Formats,
+    string RegistrySource,
+    string HelpersSource,
+    EquatableArray<DiagnosticInfo> Diagnostics);

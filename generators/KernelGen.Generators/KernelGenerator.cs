@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using KernelGen.Generators.Diagnostics;
+using KernelGen.Generators.Emit;
+using KernelGen.Generators.Helpers;
+using KernelGen.Generators.Model;
+using KernelGen.Generators.Parser;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace KernelGen.Generators;
+
+/// <summary>
+/// Turns every <c>*.kgspec</c> AdditionalFile into a codec (scalar + SIMD decode, encode, logical block struct) and
+/// emits one registry of all formats. See docs/SPEC-LANGUAGE.md for the spec language.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class KernelGenerator : IIncrementalGenerator
+{
+    /// <inheritdoc/>
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        // MSBuild options (KernelGenNamespace, KernelGenVisibility, KernelGenFormats). The model is a small equatable
+        // record, so editing C# never changes it and never re-runs anything downstream.
+        IncrementalValueProvider<GeneratorOptions> options = context.AnalyzerConfigOptionsProvider
+            .Select(static (provider, _) => ReadOptions(provider.GlobalOptions))
+            .WithTrackingName(StepNames.Options);
+
+        // The spec files. We immediately reduce each AdditionalText to (path, text): plain strings compare by value,
+        // and nothing from the compilation is captured, so C# edits leave this step (and everything after it) cached.
+        IncrementalValuesProvider<SpecText> specTexts = context.AdditionalTextsProvider
+            .Where(static text => text.Path.EndsWith(".kgspec", StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, ct) => new SpecText(text.Path, text.GetText(ct)?.ToString() ?? string.Empty))
+            .WithTrackingName(StepNames.SpecText);
+
+        // Parse each spec into the semantic model plus diagnostics (DiagnosticInfo records, no Location objects), so
+        // the result is value-equatable and cacheable. A spec with errors yields no model.
+        IncrementalValuesProvider<ParseResult> parsed = specTexts
+            .Select(static (spec, ct) => SpecParser.Parse(spec.Path, spec.Text, ct))
+            .WithTrackingName(StepNames.Parse);
+
+        // Spec mistakes are reported from their own output, independently of emission.
+        context.RegisterSourceOutput(parsed.Select(static (r, _) => r.Diagnostics), static (spc, diagnostics) =>
+        {
+            foreach (var diagnostic in diagnostics)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+        });
+
+        // The expensive part: emit each format's codec into a string, per format and cached (the Regex generator's
+        // shape). Only a changed spec (or changed options) re-runs its emission.
+        IncrementalValuesProvider<EmittedFormat> emitted = parsed
+            .Where(static r => r.Spec is not null)
+            .Select(static (r, _) => r.Spec!)
+            .Combine(options)
+            .Where(static pair => pair.Right.FormatFilter.Count == 0 || pair.Right.FormatFilter.Contains(pair.Left.Name))
+            .Select(static (pair, ct) => FormatEmitter.Emit(pair.Left, pair.Right, ct))
+            .WithTrackingName(StepNames.Emit);
+
+        // Collect only to dedupe (one file per format name), order deterministically, and build the registry.
+        IncrementalValueProvider<OutputSet> outputs = emitted
+            .Collect()
+            .Combine(options)
+            .Select(static (pair, _) => BuildOutputs(pair.Left, pair.Right))
+            .WithTrackingName(StepNames.Collect);
+
+        context.RegisterSourceOutput(outputs, static (spc, set) =>
+        {
+            foreach (var diagnostic in set.Diagnostics)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+            foreach (var format in set.Formats)
+            {
+                spc.AddSource(format.HintName, SourceText.From(format.Source, System.Text.Encoding.UTF8));
+            }
+            if (set.Formats.Count > 0)
+            {
+                spc.AddSource("KernelGenRegistry.g.cs", SourceText.From(set.RegistrySource, System.Text.Encoding.UTF8));
+                spc.AddSource("KernelGenHelpers.g.cs", SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
+            }
+        });
+    }
+
+    private static GeneratorOptions ReadOptions(AnalyzerConfigOptions options)
+    {
+        string ns = options.TryGetValue("build_property.KernelGenNamespace", out var n) && !string.IsNullOrWhiteSpace(n)
+            ? n.Trim()
+            : GeneratorOptions.DefaultNamespace;
+        bool isPublic = !(options.TryGetValue("build_property.KernelGenVisibility", out var v) && string.Equals(v.Trim(), "internal", StringComparison.OrdinalIgnoreCase));
+        var filter = options.TryGetValue("build_property.KernelGenFormats", out var f) && !string.IsNullOrWhiteSpace(f)
+            ? f.Split(new[] { ';', ',' }, StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()).Where(s => s.Length > 0).ToEquatableArray()
+            : EquatableArray<string>.Empty;
+        return new GeneratorOptions(ns, isPublic, filter);
+    }
+
+    private static OutputSet BuildOutputs(ImmutableArray<EmittedFormat> formats, GeneratorOptions options)
+    {
+        var byName = new SortedDictionary<string, EmittedFormat>(StringComparer.Ordinal);
+        var diagnostics = new List<DiagnosticInfo>();
+        foreach (var format in formats.OrderBy(f => f.SourcePath, StringComparer.Ordinal))
+        {
+            if (byName.TryGetValue(format.Name, out var first))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateFormat, format.SourcePath, new TextSpan(0, 0),
+                    new LinePositionSpan(LinePosition.Zero, LinePosition.Zero), format.Name, FormatEmitter.FileName(first.SourcePath)));
+                continue;
+            }
+            byName.Add(format.Name, format);
+        }
+        var ordered = byName.Values.ToList();
+        return new OutputSet(
+            ordered.ToEquatableArray(),
+            RegistryEmitter.Emit(ordered, options),
+            HelpersEmitter.Emit(options.Namespace),
+            diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>The path and text of one spec file: the first, value-equatable pipeline model.</summary>
+    private sealed record SpecText(string Path, string Text);
+}

@@ -1,0 +1,20 @@
+namespace KernelGen.Generators;
+
+/// <summary>Tracking names of the pipeline steps (<c>WithTrackingName</c>); tests assert on them.</summary>
+public static class StepNames
+{
+    /// <summary>MSBuild options (namespace, visibility, format filter).</summary>
+    public const string Options = nameof(Options);
+
+    /// <summary>The text of each <c>.kgspec</c> AdditionalFile.</summary>
+    public const string SpecText = nameof(SpecText);
+
+    /// <summary>Spec text → <c>FormatSpec</c> model + diagnostics.</summary>
+    public const string Parse = nameof(Parse);
+
+    /// <summary>Per-format emission of the codec source.</summary>
+    public const string Emit = nameof(Emit);
+
+    /// <summary>All emitted formats, deduplicated and ordered, plus the registry.</summary>
+    public const string Collect = nameof(Collect);
+}
