@@ -40,6 +40,8 @@ public static class DemoCommand
             console.MarkupLine($"architecture: {Markup.Escape(arch)}, metadata keys: {report.Metadata.Count}");
             foreach (var (type, count, bytes) in report.TypeHistogram)
                 console.MarkupLine($"  {Markup.Escape(type),-6} {count,3} tensors  {InspectTableRenderer.Bytes(bytes),10}");
+            console.WriteLine();
+            DemoQuantization.Run(container, console);
             return ExitCodes.Ok;
         }
         finally

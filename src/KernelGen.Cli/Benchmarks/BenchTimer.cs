@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace KernelGen.Cli.Benchmarks;
+
+/// <summary>Times an action: warm-up runs first (page faults and JIT tiers are paid there), then the median of timed runs.</summary>
+public static class BenchTimer
+{
+    /// <summary>Median seconds per call over <paramref name="runs"/> timed calls after <paramref name="warmup"/> untimed ones.</summary>
+    public static double MedianSeconds(Action action, int runs, int warmup = 3)
+    {
+        for (int i = 0; i < warmup; i++) action();
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        Array.Sort(times);
+        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+    }
+
+    /// <summary>Enough runs to fill about <paramref name="budgetSeconds"/>, between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    public static int RunsFor(Action action, double budgetSeconds, int min = 5, int max = 201)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        double once = Math.Max(1e-7, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        int runs = (int)Math.Clamp(budgetSeconds / once, min, max);
+        return runs | 1;
+    }
+}
