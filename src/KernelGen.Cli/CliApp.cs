@@ -12,6 +12,7 @@ public static class CliApp
         var root = new RootCommand("KernelGen: inspect, dump, convert and verify quantized model files (GGUF, safetensors, GPTQ, AWQ, BitNet).");
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
         root.Subcommands.Add(DumpCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ConvertCommand.Create(stdout, stderr));
         root.Subcommands.Add(BenchCommand.Create(stdout, stderr));
         root.Subcommands.Add(DemoCommand.Create(stdout, stderr));
         return root;

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using KernelGen.Cli.Infrastructure;
+using KernelGen.Cli.Inspection;
+using KernelGen.Containers;
+using KernelGen.Containers.Gguf;
+using KernelGen.Conversion.Gguf;
+using KernelGen.Conversion.Quantization;
+using Spectre.Console;
+
+namespace KernelGen.Cli.Commands;
+
+/// <summary>
+/// <c>kernelgen convert INPUT OUTPUT [--type T] [--pure] [--to KIND] [--threads N] [--force] [--quiet]</c>.
+/// Everything that can be checked is checked before the output is opened; the output is written to a temporary file
+/// and renamed at the end, so a failure or Ctrl-C leaves nothing behind.
+/// </summary>
+public static class ConvertCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var input = new Argument<string>("input") { Description = "A GGUF file, a safetensors file or a model folder." };
+        var output = new Argument<string>("output") { Description = "The file (or folder) to write; its kind follows the extension or --to." };
+        var type = new Option<string?>("--type") { Description = "Target type: a ggml type (Q4_K, TQ2_0, F16, ...) or a mixture (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, ...)." };
+        var pure = new Option<bool>("--pure") { Description = "Every weight tensor gets --type exactly (no mixture rules)." };
+        var to = new Option<string?>("--to") { Description = "Output kind when the extension does not say: gguf, safetensors, hf, gptq, awq." };
+        var threads = new Option<int>("--threads") { Description = "Quantization threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing output." };
+        var quiet = new Option<bool>("--quiet") { Description = "No progress and no summary." };
+        var command = new Command("convert", "Convert or re-quantize a model file.") { input, output, type, pure, to, threads, force, quiet };
+        command.SetAction(parse => CliRunner.Run(stderr, cancellation =>
+        {
+            string inPath = parse.GetValue(input)!, outPath = parse.GetValue(output)!;
+            string kind = (parse.GetValue(to) ?? Path.GetExtension(outPath).TrimStart('.')).ToLowerInvariant();
+            if (File.Exists(outPath) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
+            if (Path.GetFullPath(inPath) == Path.GetFullPath(outPath)) throw new CliUsageException("the output must not be the input");
+            using var container = ModelOpener.Open(inPath);
+            if (container is not GgufFile gguf || kind != "gguf")
+                throw new CliUsageException($"converting {container.Kind} to '{kind}' is not supported yet; supported: GGUF -> GGUF (re-quantization)");
+            string typeName = parse.GetValue(type) ?? throw new CliUsageException("--type is required for GGUF -> GGUF (for example --type Q4_K_M)");
+            var fileType = LlamaFileType.Parse(typeName) ?? throw new CliUsageException($"unknown --type '{typeName}'; known: {string.Join(", ", LlamaFileType.Names)}");
+            var converter = CreateRequantizer(gguf, fileType, parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)));
+            var clock = Stopwatch.StartNew();
+            RunWithProgress(converter, outPath, parse.GetValue(quiet), stderr, cancellation);
+            if (!parse.GetValue(quiet)) PrintSummary(converter, gguf, outPath, clock.Elapsed, Consoles.For(stdout));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static GgufRequantizer CreateRequantizer(GgufFile gguf, LlamaFileType fileType, bool pure, int threads)
+    {
+        try
+        {
+            return new GgufRequantizer(gguf, fileType, pure) { Threads = threads };
+        }
+        catch (NotSupportedException e)
+        {
+            throw new CliUsageException(e.Message);
+        }
+    }
+
+    private static void RunWithProgress(GgufRequantizer converter, string outPath, bool quiet, TextWriter stderr, CancellationToken cancellation)
+    {
+        long total = converter.Plan.Sum(p => p.TargetBytes);
+        if (quiet)
+        {
+            converter.Write(outPath, overwrite: true, null, cancellation);
+            return;
+        }
+        if (ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected)
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("converting", maxValue: Math.Max(1, total));
+                    converter.Write(outPath, overwrite: true, new Progress(w =>
+                    {
+                        task.Increment(w.Bytes);
+                        task.Description = Markup.Escape(w.Index + 1 < w.Count ? converter.Plan[w.Index + 1].Source.Name : "done");
+                    }), cancellation);
+                });
+            return;
+        }
+        // Not a terminal: one plain line per tensor.
+        converter.Write(outPath, overwrite: true, new Progress(w =>
+        {
+            var p = converter.Plan[w.Index];
+            stderr.WriteLine($"[{w.Index + 1}/{w.Count}] {p.Source.Name} {p.Source.TypeName} -> {p.TargetType} ({w.Bytes:N0} bytes)");
+        }), cancellation);
+    }
+
+    private static void PrintSummary(GgufRequantizer converter, GgufFile input, string outPath, TimeSpan elapsed, IAnsiConsole console)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        long inBytes = input.FileLength, outBytes = new FileInfo(outPath).Length;
+        int copied = converter.Plan.Count(p => p.IsCopy);
+        console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]: {converter.Plan.Count} tensors ({converter.Plan.Count - copied} quantized, {copied} copied), " +
+            $"{InspectTableRenderer.Bytes(inBytes)} -> {InspectTableRenderer.Bytes(outBytes)} in {elapsed.TotalSeconds.ToString("F2", inv)} s, file type {converter.FileType.Name}");
+        var lossy = converter.Plan.Where(p => !p.IsCopy && converter.Errors.ContainsKey(p.Source.Name)).ToList();
+        if (lossy.Count == 0) return;
+        var table = new Table().Title("round-trip error of the re-quantized tensors").AddColumn("tensor").AddColumn("from").AddColumn("to")
+            .AddColumn(new TableColumn("max abs").RightAligned()).AddColumn(new TableColumn("RMS").RightAligned()).AddColumn(new TableColumn("relative").RightAligned());
+        foreach (var p in lossy)
+        {
+            var e = converter.Errors[p.Source.Name];
+            table.AddRow(Markup.Escape(p.Source.Name), p.Source.TypeName, p.TargetType.ToString(),
+                e.MaxAbs.ToString("E3", inv), e.Rms.ToString("E3", inv), e.BitExact ? "exact" : e.Relative.ToString("P3", inv));
+        }
+        console.Write(table);
+    }
+
+    private sealed class Progress(Action<TensorWritten> report) : IProgress<TensorWritten>
+    {
+        public void Report(TensorWritten value) => report(value);
+    }
+}
