@@ -53,12 +53,15 @@ public sealed class KernelGenerator : IIncrementalGenerator
 
         // The expensive part: emit each format's codec into a string, per format and cached (the Regex generator's
         // shape). Only a changed spec (or changed options) re-runs its emission.
+        // Block specs and tensor-level specs (layout linear) have their own emitters.
         IncrementalValuesProvider<EmittedFormat> emitted = parsed
-            .Where(static r => r.Spec is not null)
-            .Select(static (r, _) => r.Spec!)
+            .Where(static r => r.Spec is not null || r.Tensor is not null)
+            .Select(static (r, _) => new ParseResult(r.Spec, EquatableArray<DiagnosticInfo>.Empty) { Tensor = r.Tensor })
             .Combine(options)
-            .Where(static pair => pair.Right.FormatFilter.Count == 0 || pair.Right.FormatFilter.Contains(pair.Left.Name))
-            .Select(static (pair, ct) => FormatEmitter.Emit(pair.Left, pair.Right, ct))
+            .Where(static pair => pair.Right.FormatFilter.Count == 0 || pair.Right.FormatFilter.Contains(pair.Left.Name!))
+            .Select(static (pair, ct) => pair.Left.Spec is not null
+                ? FormatEmitter.Emit(pair.Left.Spec, pair.Right, ct)
+                : TensorFormatEmitter.Emit(pair.Left.Tensor!, pair.Right, ct))
             .WithTrackingName(StepNames.Emit);
 
         // Collect only to dedupe (one file per format name), order deterministically, and build the registry.
@@ -115,7 +118,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
         var ordered = byName.Values.ToList();
         return new OutputSet(
             ordered.ToEquatableArray(),
-            RegistryEmitter.Emit(ordered, options),
+            RegistryEmitter.Emit(ordered.Where(f => !f.IsTensorLevel).ToList(), options),
             HelpersEmitter.Emit(options.Namespace),
             diagnostics.ToEquatableArray());
     }

@@ -13,7 +13,7 @@ public class ConvertCommandTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(File.ReadAllBytes(RepoPaths.Model("tiny-llama-Q4_K_M.gguf")), File.ReadAllBytes(dir.File("q.gguf")));
         Assert.Contains("[1/21] output.weight F32 -> Q6_K", r.Stderr); // not a terminal: one line per tensor
-        Assert.Contains("21 tensors (16 quantized, 5 copied)", r.Stdout);
+        Assert.Contains("21 tensors (16 converted, 5 copied)", r.Stdout);
         Assert.Contains("blk.1.ffn_down.weight", r.Stdout);
         Assert.Single(Directory.GetFileSystemEntries(dir.Path));
     }

@@ -104,3 +104,50 @@ public class DumpCommandTests
         Assert.Equal(1024, new FileInfo(dir.File("x.f32")).Length);
     }
 }
+
+/// <summary><c>kernelgen dump</c> of GPTQ, AWQ and BitNet checkpoint layers: the original projects' dequantized weights, bit for bit.</summary>
+public class QuantizedLayerDumpTests
+{
+    public static TheoryData<string, string, string> Layers() => new()
+    {
+        { "gptq/gptq_b3_g128_asym_act0_512x128", "model.layers.0.self_attn.q_proj", "weight_dequant" },
+        { "gptq/gptq_b4_g128_asym_act0_512x128", "model.layers.0.self_attn.q_proj.weight", "weight_dequant" },
+        { "gptq/gptq_b4_g128_asym_act1_512x128", "model.layers.0.self_attn.q_proj", "weight_dequant" },
+        { "gptq/gptq_b4_g128_asym_act0_512x64_edgezero", "model.layers.0.self_attn.q_proj", "weight_dequant_gptqmodel" },
+        { "awq/awq_gemm_b4_g128_512x256", "model.layers.0.self_attn.q_proj", "weight_dequant" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void LayerDumpEqualsTheReferenceWeights(string folder, string tensor, string reference)
+    {
+        string dirPath = Path.Combine(RepoPaths.TestData, "vectors", "quant", folder);
+        using var dir = new TempDir();
+        var r = CliHarness.Run("dump", dirPath, "--tensor", tensor, "--out", dir.File("w.f32"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var refs = KernelGen.Containers.Safetensors.SafetensorsFile.Open(Path.Combine(dirPath, "reference.safetensors"));
+        Assert.True(refs.GetData(refs.Find(reference)!).SequenceEqual(File.ReadAllBytes(dir.File("w.f32"))), $"{folder}: dump differs from {reference}");
+        // The damaged v1 checkpoint (zero points stored as -1) is read as GPTQModel does, with a warning.
+        Assert.Equal(folder.EndsWith("edgezero", StringComparison.Ordinal), r.Stderr.Contains("warning:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BitNetLayerDumpEqualsTernaryTimesScale()
+    {
+        string dirPath = Path.Combine(RepoPaths.TestData, "vectors", "quant", "bitnet", "bitnet_autobitlinear_offline_256x512");
+        using var dir = new TempDir();
+        var r = CliHarness.Run("dump", dirPath, "--tensor", "model.layers.0.mlp.down_proj", "--out", dir.File("w.f32"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var refs = KernelGen.Containers.Safetensors.SafetensorsFile.Open(Path.Combine(dirPath, "reference.safetensors"));
+        using var model = KernelGen.Containers.Safetensors.SafetensorsFile.Open(Path.Combine(dirPath, "model.safetensors"));
+        float scale = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(model.GetData(model.Find("model.layers.0.mlp.down_proj.weight_scale")!)) << 16);
+        var ternary = refs.GetData(refs.Find("weight_ternary")!); // bf16
+        var got = File.ReadAllBytes(dir.File("w.f32"));
+        Assert.Equal(ternary.Length * 2, got.Length);
+        for (int i = 0; i < ternary.Length / 2; i++)
+        {
+            float t = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(ternary[(2 * i)..]) << 16);
+            Assert.Equal(t * scale, BinaryPrimitives.ReadSingleLittleEndian(got.AsSpan(4 * i)));
+        }
+    }
+}

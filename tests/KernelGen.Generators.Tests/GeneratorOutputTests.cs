@@ -16,7 +16,8 @@ public sealed class GeneratorOutputTests
         Assert.Contains("Q4_K.g.cs", hintNames);
         Assert.Contains("KernelGenRegistry.g.cs", hintNames);
         Assert.Contains("KernelGenHelpers.g.cs", hintNames);
-        Assert.Equal(19 + 2, hintNames.Length);
+        Assert.Contains("GPTQ.g.cs", hintNames);
+        Assert.Equal(19 + 5 + 2, hintNames.Length); // block formats, tensor-level formats, registry + helpers
 
         var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
         Assert.True(problems.Length == 0, string.Join(Environment.NewLine, problems.Select(p => p.ToString())));

@@ -21,6 +21,7 @@ public sealed class SnapshotTests
     [InlineData("q6_K.kgspec", "Q6_K")]
     [InlineData("tq1_0.kgspec", "TQ1_0")]
     [InlineData("iq4_xs.kgspec", "IQ4_XS")]
+    [InlineData("gptq.kgspec", "GPTQ")]
     public void Generated_source_matches_the_approved_snapshot(string spec, string format)
     {
         var (result, _, diagnostics) = GeneratorHarness.Run(new[] { GeneratorHarness.BuiltInSpec(spec) });

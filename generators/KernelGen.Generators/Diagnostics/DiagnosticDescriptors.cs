@@ -18,7 +18,7 @@ internal static class DiagnosticDescriptors
     /// <summary>KG1002: a line starts with a word that is not a directive.</summary>
     public static readonly DiagnosticDescriptor UnknownDirective =
         new DiagnosticDescriptor("KG1002", "Unknown spec directive",
-            "Unknown directive '{0}'; expected format, ggml_type, block, activation, field, codebook, quant, scale or value", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+            "Unknown directive '{0}'; expected format, ggml_type, block, layout, activation, field, codebook, param, size, index, tensor, group, quant, scale, value or warn", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
 
     /// <summary>KG1003: a required directive (format, block, value...) is absent.</summary>
     public static readonly DiagnosticDescriptor MissingDirective =

@@ -12,7 +12,11 @@ internal sealed record EmittedFormat(
     int BlockBytes,
     string Activation,
     string HintName,
-    string Source);
+    string Source)
+{
+    /// <summary>True for a tensor-level format (<c>layout linear</c>): not part of the block-format registry.</summary>
+    public bool IsTensorLevel { get; init; }
+}
 
 /// <summary>Everything the final output step adds: ordered format sources, registry and helpers, and diagnostics.</summary>
 internal sealed record OutputSet(

@@ -96,6 +96,60 @@ internal static class KernelGenHelpers
         }
     }
 
+    /// <summary>Reads one little-endian element of <paramref name="elementBits"/> (8, 16 or 32) bits at byte <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ReadElement(ReadOnlySpan<byte> s, long at, int elementBits) => elementBits switch
+    {
+        8 => s[checked((int)at)],
+        16 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(s.Slice(checked((int)at), 2)),
+        _ => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(s.Slice(checked((int)at), 4)),
+    };
+
+    /// <summary>
+    /// Reads <paramref name="width"/> bits at bit <paramref name="bit"/> of a bit stream made of little-endian elements of
+    /// <paramref name="elementBits"/> bits, the first at byte <paramref name="first"/> and each next one
+    /// <paramref name="stride"/> bytes further (a tensor row: stride = element size; a column: stride = row bytes).
+    /// A field may straddle elements (GPTQ 3-bit).
+    /// </summary>
+    public static int ReadStream(ReadOnlySpan<byte> s, long first, long stride, int elementBits, long bit, int width)
+    {
+        long e = bit / elementBits;
+        int shift = (int)(bit - e * elementBits);
+        long at = first + e * stride;
+        ulong acc = 0;
+        for (int got = 0; got < shift + width; got += elementBits, at += stride)
+        {
+            acc |= ReadElement(s, at, elementBits) << got;
+        }
+        return (int)(uint)((acc >> shift) & ((1UL << width) - 1));
+    }
+
+    /// <summary>ORs the low <paramref name="width"/> bits of <paramref name="value"/> into a bit stream (see <see cref="ReadStream"/>).</summary>
+    public static void WriteStream(Span<byte> s, long first, long stride, int elementBits, long bit, int width, int value)
+    {
+        long e = bit / elementBits;
+        int shift = (int)(bit - e * elementBits);
+        long at = first + e * stride;
+        ulong acc = ((ulong)(uint)value & ((1UL << width) - 1)) << shift;
+        int bytes = elementBits / 8;
+        for (int got = 0; got < shift + width; got += elementBits, at += stride)
+        {
+            ulong part = acc >> got;
+            for (int b = 0; b < bytes; b++)
+            {
+                s[checked((int)(at + b))] |= (byte)(part >> (8 * b));
+            }
+        }
+    }
+
+    /// <summary>Slot of logical position <paramref name="index"/> under an interleave whose inverse table is <paramref name="inverse"/>: runs of inverse.Length slots.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long InterleaveSlot(long index, ReadOnlySpan<byte> inverse)
+    {
+        long run = index / inverse.Length;
+        return run * inverse.Length + inverse[(int)(index - run * inverse.Length)];
+    }
+
     // ---- SIMD building blocks -----------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -8,6 +8,7 @@ internal enum TokenKind
     Integer,
     Float,
     Punct,
+    String,
     End,
 }
 
@@ -23,6 +24,7 @@ internal readonly record struct Token(TokenKind Kind, string Text, SourcePos Pos
         TokenKind.End => "end of line",
         TokenKind.Identifier => $"'{Text}'",
         TokenKind.Integer or TokenKind.Float => $"number {Text}",
+        TokenKind.String => $"string \"{Text}\"",
         _ => $"'{Text}'",
     };
 }
@@ -33,7 +35,7 @@ internal readonly record struct Token(TokenKind Kind, string Text, SourcePos Pos
 /// </summary>
 internal static class SpecLexer
 {
-    private static readonly string[] s_multiCharPuncts = { "..", "<<", ">>" };
+    private static readonly string[] s_multiCharPuncts = { "..", "<<", ">>", ">=", "==" };
 
     /// <summary>Tokenizes <paramref name="text"/> (one line without its comment), which starts at absolute offset <paramref name="lineStart"/>.</summary>
     public static List<Token> Tokenize(string text, int line, int lineStart, out string? error, out SourcePos errorPos)
@@ -111,6 +113,19 @@ internal static class SpecLexer
                 tokens.Add(new Token(isFloat ? TokenKind.Float : TokenKind.Integer, text.Substring(start, i - start), new SourcePos(line, start, lineStart + start, i - start)));
                 continue;
             }
+            if (c == '"')
+            {
+                int close = text.IndexOf('"', i + 1);
+                if (close < 0)
+                {
+                    error = "the string is not closed with '\"'";
+                    errorPos = new SourcePos(line, start, lineStart + start, text.Length - start);
+                    return tokens;
+                }
+                tokens.Add(new Token(TokenKind.String, text.Substring(i + 1, close - i - 1), new SourcePos(line, start, lineStart + start, close - i + 1)));
+                i = close + 1;
+                continue;
+            }
             string? punct = null;
             foreach (var m in s_multiCharPuncts)
             {
@@ -120,7 +135,7 @@ internal static class SpecLexer
                     break;
                 }
             }
-            if (punct is null && "[](){},:=@|&+-*/".IndexOf(c) >= 0)
+            if (punct is null && "[](){},:=@|&+-*/%".IndexOf(c) >= 0)
             {
                 punct = c.ToString();
             }

@@ -21,6 +21,11 @@ internal sealed partial class SpecParser
             return null;
         }
         string name = _formatName.Value.Text;
+        if (FirstTensorLevelDeclaration() is { } stray)
+        {
+            Report(DiagnosticDescriptors.SyntaxError, stray.Pos, $"{stray.What} belongs to a tensor-level spec; add 'layout linear' after 'format'");
+            return null;
+        }
         if (_blockElements is null || _blockBytes is null)
         {
             Report(DiagnosticDescriptors.MissingDirective, _formatName.Value.Pos, "block", " (write 'block N elements, M bytes')");
@@ -625,6 +630,11 @@ internal sealed partial class SpecParser
                         $"'{b.Op}' mixes an integer and a float; convert the integer explicitly with f32(...) so the order of float operations is explicit");
                     return null;
                 }
+                if (b.Op is "/" or "%")
+                {
+                    Report(DiagnosticDescriptors.SyntaxError, b.Pos, "division is not part of the block value language (ggml's dequantizers only multiply, add and subtract)");
+                    return null;
+                }
                 if (left.IsFloat && b.Op is "|" or "&" or "<<" or ">>")
                 {
                     Report(DiagnosticDescriptors.FormulaType, b.Pos, $"'{b.Op}' is an integer operator; its operands here are floats");
@@ -635,6 +645,26 @@ internal sealed partial class SpecParser
             default:
                 return null;
         }
+    }
+
+    /// <summary>The first declaration that only a tensor-level spec may have, for a block spec's error message.</summary>
+    private (SourcePos Pos, string What)? FirstTensorLevelDeclaration()
+    {
+        var candidates = new List<(SourcePos Pos, string What)>();
+        candidates.AddRange(_params.Select(p => (p.Directive.Pos, "'param'")));
+        candidates.AddRange(_sizes.Select(p => (p.Directive.Pos, "'size'")));
+        candidates.AddRange(_indices.Select(p => (p.Directive.Pos, "'index'")));
+        candidates.AddRange(_tensors.Select(p => (p.Directive.Pos, "'tensor'")));
+        candidates.AddRange(_groups.Select(p => (p.Directive.Pos, "'group'")));
+        candidates.AddRange(_warns.Select(p => (p.Directive.Pos, "'warn'")));
+        candidates.AddRange(_arrays.Where(a => a.Per is not null).Select(a => (a.Per!.Value.Pos, $"'per {a.Per!.Value.Text}'")));
+        candidates.AddRange(_arrays.Where(a => a.WidthParam is not null).Select(a => (a.WidthParam!.Value.Pos, "a parameter width")));
+        candidates.AddRange(_lets.Where(l => l.Guard is not null).Select(l => (l.Guard!.Param.Pos, "a 'when' guard")));
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+        return candidates.OrderBy(c => c.Pos.Start).First();
     }
 
     private static int Gcd(int a, int b)

@@ -11,7 +11,14 @@ using Microsoft.CodeAnalysis.Text;
 namespace KernelGen.Generators.Parser;
 
 /// <summary>The outcome of parsing one spec file: the model (null when any error was found) and its diagnostics.</summary>
-internal sealed record ParseResult(FormatSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+internal sealed record ParseResult(FormatSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    /// <summary>The model of a tensor-level spec (<c>layout linear</c>); null for block specs and specs with errors.</summary>
+    public TensorFormatSpec? Tensor { get; init; }
+
+    /// <summary>The format name of whichever model was produced.</summary>
+    public string? Name => Spec?.Name ?? Tensor?.Name;
+}
 
 /// <summary>
 /// Parses a <c>.kgspec</c> file into a <see cref="FormatSpec"/>. Pass 1 reads the lines into raw declarations (with
@@ -36,6 +43,15 @@ internal sealed partial class SpecParser
     private readonly List<RawLet> _lets = new();
     private readonly List<string> _header = new();
 
+    // tensor-level (layout linear) declarations
+    private Token? _layout;
+    private readonly List<RawParam> _params = new();
+    private readonly List<RawNamed> _sizes = new();
+    private readonly List<RawNamed> _indices = new();
+    private readonly List<RawTensor> _tensors = new();
+    private readonly List<RawGroup> _groups = new();
+    private readonly List<RawWarn> _warns = new();
+
     private SpecParser(string path) => _path = path;
 
     public static ParseResult Parse(string path, string text, CancellationToken cancellationToken)
@@ -43,11 +59,20 @@ internal sealed partial class SpecParser
         var parser = new SpecParser(path);
         parser.ReadLines(text, cancellationToken);
         FormatSpec? spec = null;
+        TensorFormatSpec? tensor = null;
         if (parser._diagnostics.Count == 0)
         {
-            spec = parser.Validate();
+            if (parser._layout is not null)
+            {
+                tensor = parser.ValidateTensorFormat();
+            }
+            else
+            {
+                spec = parser.Validate();
+            }
         }
-        return new ParseResult(parser._diagnostics.Count == 0 ? spec : null, parser._diagnostics.ToEquatableArray());
+        bool ok = parser._diagnostics.Count == 0;
+        return new ParseResult(ok ? spec : null, parser._diagnostics.ToEquatableArray()) { Tensor = ok ? tensor : null };
     }
 
     // ---- diagnostics --------------------------------------------------------------------------------------------
@@ -142,7 +167,14 @@ internal sealed partial class SpecParser
                     switch (section)
                     {
                         case Section.Array:
-                            currentArray!.Runs.Add(ParseRun(cursor, currentArray));
+                            if (_layout is not null)
+                            {
+                                currentArray!.Placements.Add(ParsePlacement(cursor));
+                            }
+                            else
+                            {
+                                currentArray!.Runs.Add(ParseRun(cursor, currentArray));
+                            }
                             break;
                         case Section.Value:
                             _lets.Add(ParseLet(cursor));
@@ -219,6 +251,67 @@ internal sealed partial class SpecParser
                             _valuePos = directive.Pos;
                             section = Section.Value;
                             break;
+                        case "layout":
+                            cursor.Next();
+                            _layout = SetOnce(_layout, cursor.ExpectIdentifier("a layout kind ('linear')"), directive);
+                            if (_layout.Value.Text != "linear")
+                            {
+                                throw new SyntaxException($"unknown layout '{_layout.Value.Text}'; the tensor-level layout is 'linear' (an nn.Linear weight W[n, k])", _layout.Value.Pos);
+                            }
+                            cursor.ExpectEnd();
+                            break;
+                        case "param":
+                            cursor.Next();
+                            _params.Add(ParseParam(cursor, directive));
+                            break;
+                        case "size":
+                        case "index":
+                        {
+                            cursor.Next();
+                            Token sname = cursor.ExpectIdentifier($"a {directive.Text} name");
+                            cursor.Expect("=");
+                            var sexpr = ParseExpr(cursor);
+                            cursor.ExpectEnd();
+                            (directive.Text == "size" ? _sizes : _indices).Add(new RawNamed(directive, sname, sexpr));
+                            break;
+                        }
+                        case "tensor":
+                            cursor.Next();
+                            _tensors.Add(ParseTensor(cursor, directive));
+                            break;
+                        case "group":
+                        {
+                            cursor.Next();
+                            Token gname = cursor.ExpectIdentifier("the group variable's name");
+                            cursor.Expect("=");
+                            var primary = ParseExpr(cursor);
+                            RawExpr? fallback = null;
+                            if (cursor.Peek.Is("else"))
+                            {
+                                cursor.Next();
+                                fallback = ParseExpr(cursor);
+                            }
+                            cursor.Expect(",");
+                            var count = ParseExpr(cursor);
+                            cursor.ExpectWord("groups");
+                            cursor.ExpectEnd();
+                            _groups.Add(new RawGroup(directive, gname, primary, fallback, count));
+                            break;
+                        }
+                        case "warn":
+                        {
+                            cursor.Next();
+                            var condition = ParseExpr(cursor);
+                            var guard = ParseGuard(cursor);
+                            if (cursor.Peek.Kind != TokenKind.String)
+                            {
+                                throw new SyntaxException($"expected the warning message as a \"string\" but found {cursor.Peek.Describe()}", cursor.Peek.Pos);
+                            }
+                            Token message = cursor.Next();
+                            cursor.ExpectEnd();
+                            _warns.Add(new RawWarn(directive, condition, guard, message));
+                            break;
+                        }
                         default:
                             Report(DiagnosticDescriptors.UnknownDirective, directive.Pos, directive.Text);
                             break;
@@ -300,19 +393,34 @@ internal sealed partial class SpecParser
         Token name = cursor.ExpectIdentifier($"a {directive.Text} name");
         cursor.Expect(":");
         Token type = cursor.ExpectIdentifier("a packed type such as u4, u6 or i8");
+        Token? widthParam = null;
+        if ((type.Text == "u" || type.Text == "i") && cursor.Peek.Is("{"))
+        {
+            cursor.Next();
+            widthParam = cursor.ExpectIdentifier("the parameter that gives the width, as in u{bits}");
+            cursor.Expect("}");
+        }
         Token? group = null;
+        Token? per = null;
         if (directive.Text == "scale")
         {
             cursor.ExpectWord("per");
-            group = cursor.ExpectInteger("the number of elements each scale covers");
-            cursor.Accept("elements");
+            if (cursor.Peek.Is("group") || cursor.Peek.Is("tensor"))
+            {
+                per = cursor.Next();
+            }
+            else
+            {
+                group = cursor.ExpectInteger("the number of elements each scale covers ('group' or 'tensor' in a tensor-level spec)");
+                cursor.Accept("elements");
+            }
         }
         else if (cursor.Peek.Is("per"))
         {
             throw new SyntaxException("a 'quant' has one value per element; use 'scale NAME : TYPE per N' for per-group values", cursor.Peek.Pos);
         }
         cursor.ExpectEnd();
-        return new RawArray(directive.Text == "quant", name, type, group);
+        return new RawArray(directive.Text == "quant", name, type, group) { WidthParam = widthParam, Per = per };
     }
 
     // e[a..b] = piece | piece << s ...
@@ -416,8 +524,9 @@ internal sealed partial class SpecParser
         Token name = cursor.ExpectIdentifier("a value name");
         cursor.Expect("=");
         RawExpr expr = ParseExpr(cursor);
+        var guard = ParseGuard(cursor);
         cursor.ExpectEnd();
-        return new RawLet(name, expr);
+        return new RawLet(name, expr) { Guard = guard };
     }
 
     // ---- expressions (C precedence: * > + - > << >> > & > |) ----------------------------------------------------
@@ -430,7 +539,7 @@ internal sealed partial class SpecParser
         new[] { "&" },
         new[] { "<<", ">>" },
         new[] { "+", "-" },
-        new[] { "*" },
+        new[] { "*", "/", "%" },
     };
 
     private RawExpr ParseBinary(Cursor c, int level)
@@ -445,10 +554,6 @@ internal sealed partial class SpecParser
             Token op = c.Next();
             RawExpr right = ParseBinary(c, level + 1);
             left = new RawExpr.Bin(op.Text, left, right, op.Pos);
-        }
-        if (c.Peek.Is("/"))
-        {
-            throw new SyntaxException("division is not part of the value language (ggml's dequantizers only multiply, add and subtract)", c.Peek.Pos);
         }
         return left;
     }
@@ -639,7 +744,28 @@ internal sealed partial class SpecParser
     private sealed record RawArray(bool IsQuant, Token Name, Token Type, Token? Group)
     {
         public List<RawRun> Runs { get; } = new();
+
+        public List<RawPlacement> Placements { get; } = new();
+
+        public Token? WidthParam { get; init; }
+
+        public Token? Per { get; init; }
     }
+
+    private sealed record RawParam(Token Directive, Token Name, List<(Token Value, bool Negative)>? Values, Token? Min, bool MinNegative, Token? Sentinel, RawExpr? SentinelValue);
+
+    private sealed record RawNamed(Token Directive, Token Name, RawExpr Value);
+
+    private sealed record RawTensor(Token Directive, Token Name, Token Type, List<RawExpr> Shape, SourcePos ShapePos, bool Optional, Token? Buffer, RawExpr? Offset);
+
+    private sealed record RawGroup(Token Directive, Token Name, RawExpr Primary, RawExpr? Fallback, RawExpr Count);
+
+    private sealed record RawGuard(Token Param, Token Value, bool Negative);
+
+    private sealed record RawWarn(Token Directive, RawExpr Condition, RawGuard? Guard, Token Message);
+
+    private sealed record RawPlacement(Token Name, List<Token> Vars, SourcePos VarsPos, Token Tensor, List<RawExpr?> Selectors, SourcePos SelectorsPos,
+        Token? SlotType, Token? SlotParam, RawExpr? Slot, List<(long Value, SourcePos Pos)>? Interleave, SourcePos InterleavePos);
 
     private sealed record RawRun(int First, int Last, SourcePos RangePos, List<RawPiece> Pieces, int Line);
 
@@ -648,7 +774,10 @@ internal sealed partial class SpecParser
         public int DestShift { get; init; }
     }
 
-    private sealed record RawLet(Token Name, RawExpr Expr);
+    private sealed record RawLet(Token Name, RawExpr Expr)
+    {
+        public RawGuard? Guard { get; init; }
+    }
 
     private abstract record RawExpr(SourcePos Pos)
     {

@@ -5,8 +5,7 @@ using KernelGen.Cli.Infrastructure;
 using KernelGen.Cli.Inspection;
 using KernelGen.Containers;
 using KernelGen.Containers.Gguf;
-using KernelGen.Conversion.Gguf;
-using KernelGen.Conversion.Quantization;
+using KernelGen.Conversion;
 using Spectre.Console;
 
 namespace KernelGen.Cli.Commands;
@@ -36,37 +35,21 @@ public static class ConvertCommand
             if (File.Exists(outPath) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
             if (Path.GetFullPath(inPath) == Path.GetFullPath(outPath)) throw new CliUsageException("the output must not be the input");
             using var container = ModelOpener.Open(inPath);
-            if (container is not GgufFile gguf || kind != "gguf")
-                throw new CliUsageException($"converting {container.Kind} to '{kind}' is not supported yet; supported: GGUF -> GGUF (re-quantization)");
-            string typeName = parse.GetValue(type) ?? throw new CliUsageException("--type is required for GGUF -> GGUF (for example --type Q4_K_M)");
-            var fileType = LlamaFileType.Parse(typeName) ?? throw new CliUsageException($"unknown --type '{typeName}'; known: {string.Join(", ", LlamaFileType.Names)}");
-            var converter = CreateRequantizer(gguf, fileType, parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)));
+            var job = ConversionJob.Create(container, kind, parse.GetValue(type), parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)));
             var clock = Stopwatch.StartNew();
-            RunWithProgress(converter, outPath, parse.GetValue(quiet), stderr, cancellation);
-            if (!parse.GetValue(quiet)) PrintSummary(converter, gguf, outPath, clock.Elapsed, Consoles.For(stdout));
+            RunWithProgress(job, outPath, parse.GetValue(quiet), stderr, cancellation);
+            if (!parse.GetValue(quiet)) PrintSummary(job, container, outPath, clock.Elapsed, Consoles.For(stdout));
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static GgufRequantizer CreateRequantizer(GgufFile gguf, LlamaFileType fileType, bool pure, int threads)
+    private static void RunWithProgress(ConversionJob converter, string outPath, bool quiet, TextWriter stderr, CancellationToken cancellation)
     {
-        try
-        {
-            return new GgufRequantizer(gguf, fileType, pure) { Threads = threads };
-        }
-        catch (NotSupportedException e)
-        {
-            throw new CliUsageException(e.Message);
-        }
-    }
-
-    private static void RunWithProgress(GgufRequantizer converter, string outPath, bool quiet, TextWriter stderr, CancellationToken cancellation)
-    {
-        long total = converter.Plan.Sum(p => p.TargetBytes);
+        long total = converter.Tensors.Sum(p => p.Bytes);
         if (quiet)
         {
-            converter.Write(outPath, overwrite: true, null, cancellation);
+            converter.Write(outPath, null, cancellation);
             return;
         }
         if (ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected)
@@ -77,37 +60,37 @@ public static class ConvertCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("converting", maxValue: Math.Max(1, total));
-                    converter.Write(outPath, overwrite: true, new Progress(w =>
+                    converter.Write(outPath, new Progress(w =>
                     {
                         task.Increment(w.Bytes);
-                        task.Description = Markup.Escape(w.Index + 1 < w.Count ? converter.Plan[w.Index + 1].Source.Name : "done");
+                        task.Description = Markup.Escape(w.Index + 1 < w.Count ? converter.Tensors[w.Index + 1].Name : "done");
                     }), cancellation);
                 });
             return;
         }
         // Not a terminal: one plain line per tensor.
-        converter.Write(outPath, overwrite: true, new Progress(w =>
+        converter.Write(outPath, new Progress(w =>
         {
-            var p = converter.Plan[w.Index];
-            stderr.WriteLine($"[{w.Index + 1}/{w.Count}] {p.Source.Name} {p.Source.TypeName} -> {p.TargetType} ({w.Bytes:N0} bytes)");
+            var p = converter.Tensors[w.Index];
+            stderr.WriteLine($"[{w.Index + 1}/{w.Count}] {p.Name} {p.SourceType} -> {p.TargetType} ({w.Bytes:N0} bytes)");
         }), cancellation);
     }
 
-    private static void PrintSummary(GgufRequantizer converter, GgufFile input, string outPath, TimeSpan elapsed, IAnsiConsole console)
+    private static void PrintSummary(ConversionJob converter, IModelContainer input, string outPath, TimeSpan elapsed, IAnsiConsole console)
     {
         var inv = CultureInfo.InvariantCulture;
-        long inBytes = input.FileLength, outBytes = new FileInfo(outPath).Length;
-        int copied = converter.Plan.Count(p => p.IsCopy);
-        console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]: {converter.Plan.Count} tensors ({converter.Plan.Count - copied} quantized, {copied} copied), " +
-            $"{InspectTableRenderer.Bytes(inBytes)} -> {InspectTableRenderer.Bytes(outBytes)} in {elapsed.TotalSeconds.ToString("F2", inv)} s, file type {converter.FileType.Name}");
-        var lossy = converter.Plan.Where(p => !p.IsCopy && converter.Errors.ContainsKey(p.Source.Name)).ToList();
+        long inBytes = input.Tensors.Sum(t => t.Bytes ?? 0), outBytes = new FileInfo(outPath).Length;
+        int copied = converter.Tensors.Count(p => p.IsCopy);
+        console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]: {converter.Tensors.Count} tensors ({converter.Tensors.Count - copied} converted, {copied} copied), " +
+            $"{InspectTableRenderer.Bytes(inBytes)} -> {InspectTableRenderer.Bytes(outBytes)} in {elapsed.TotalSeconds.ToString("F2", inv)} s, file type {converter.FileType}");
+        var lossy = converter.Tensors.Where(p => !p.IsCopy && converter.Errors.ContainsKey(p.Name)).ToList();
         if (lossy.Count == 0) return;
         var table = new Table().Title("round-trip error of the re-quantized tensors").AddColumn("tensor").AddColumn("from").AddColumn("to")
             .AddColumn(new TableColumn("max abs").RightAligned()).AddColumn(new TableColumn("RMS").RightAligned()).AddColumn(new TableColumn("relative").RightAligned());
         foreach (var p in lossy)
         {
-            var e = converter.Errors[p.Source.Name];
-            table.AddRow(Markup.Escape(p.Source.Name), p.Source.TypeName, p.TargetType.ToString(),
+            var e = converter.Errors[p.Name];
+            table.AddRow(Markup.Escape(p.Name), p.SourceType, p.TargetType.ToString(),
                 e.MaxAbs.ToString("E3", inv), e.Rms.ToString("E3", inv), e.BitExact ? "exact" : e.Relative.ToString("P3", inv));
         }
         console.Write(table);

@@ -26,6 +26,8 @@ public static class DumpCommand
         {
             using var container = ModelOpener.Open(parse.GetValue(path)!);
             var t = ModelTensors.Open(container, parse.GetValue(tensor)!);
+            if (t is QuantizedLayerTensor layer)
+                foreach (string warning in layer.Warnings) stderr.WriteLine($"warning: {t.Name}: {warning}");
             if (parse.GetValue(output) is string file)
             {
                 AtomicFile.Write(file, parse.GetValue(force), s => WriteFloats(t, s, cancellation));

@@ -27,7 +27,7 @@ public static class CliRunner
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;
         }
-        catch (CliUsageException e)
+        catch (Exception e) when (e is CliUsageException or NotSupportedException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;

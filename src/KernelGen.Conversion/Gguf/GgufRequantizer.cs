@@ -2,7 +2,6 @@ using KernelGen.Containers.Gguf;
 using KernelGen.Conversion.Quantization;
 using KernelGen.Conversion.Tensors;
 using KernelGen.Formats;
-using KernelGen.IO;
 using KernelGen.Kernels;
 
 namespace KernelGen.Conversion.Gguf;
@@ -55,9 +54,9 @@ public sealed class GgufRequantizer
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Round-trip error of every re-quantized tensor, filled in as <see cref="Write"/> goes.</summary>
-    public IReadOnlyDictionary<string, TensorError> Errors => _errors;
+    public IReadOnlyDictionary<string, TensorError> Errors => _pipeline?.Errors ?? new Dictionary<string, TensorError>();
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TensorError> _errors = new();
+    private GgufOutputPipeline? _pipeline;
 
     private static ModelHyperParameters ReadHyperParameters(GgufFile f)
     {
@@ -78,50 +77,15 @@ public sealed class GgufRequantizer
         return md;
     }
 
-    /// <summary>Writes the converted file atomically; <paramref name="progress"/> hears about every finished tensor.</summary>
-    public void Write(string path, bool overwrite, IProgress<TensorWritten>? progress = null, CancellationToken cancellation = default)
-    {
-        var writer = new GgufWriter(BuildMetadata());
-        foreach (var p in Plan)
-        {
-            var planned = p;
-            var data = p.IsCopy
-                ? TensorDataSource.FromStream(p.TargetBytes, () => _source.OpenData(planned.Source))
-                : TensorDataSource.FromCallback(p.TargetBytes, (s, ct) => Quantize(planned, s, ct));
-            writer.AddTensor(p.Source.Name, p.Source.Ne, (uint)p.TargetType, data);
-        }
-        writer.WriteFile(path, overwrite, progress, cancellation);
-    }
+    /// <summary>The output tensors: copies for unchanged types, float sources to quantize for the others.</summary>
+    public IReadOnlyList<GgufOutputTensor> OutputTensors() => Plan.Select(p => new GgufOutputTensor(p.Source.Name, p.Source.Ne, p.TargetType,
+        p.Source.TypeName, p.IsCopy ? null : new GgufFloatTensor(_source, p.Source), p.IsCopy ? () => _source.OpenData(p.Source) : null)).ToList();
 
-    private void Quantize(PlannedTensor p, Stream output, CancellationToken cancellation)
+    /// <summary>Writes the converted file atomically; <paramref name="progress"/> hears about every finished tensor.</summary>
+    public GgufOutputPipeline Write(string path, bool overwrite, IProgress<TensorWritten>? progress = null, CancellationToken cancellation = default)
     {
-        var tensor = new GgufFloatTensor(_source, p.Source);
-        string target = p.TargetType.ToString();
-        long rowBytes = p.TargetBytes / Math.Max(1, tensor.RowCount);
-        // Quantize in slabs of rows so memory stays bounded for huge tensors; rows within a slab run in parallel.
-        int slabRows = (int)Math.Clamp((64L << 20) / Math.Max(1, rowBytes + 4 * tensor.RowLength), 1, Math.Max(1, tensor.RowCount));
-        var buffer = new byte[slabRows * rowBytes];
-        var error = new TensorErrorAccumulator();
-        for (long first = 0; first < tensor.RowCount; first += slabRows)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            int rows = (int)Math.Min(slabRows, tensor.RowCount - first);
-            int workers = Math.Clamp(Threads, 1, rows);
-            int perWorker = (rows + workers - 1) / workers;
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, w =>
-            {
-                int start = w * perWorker, count = Math.Min(perWorker, rows - start);
-                if (count <= 0) return;
-                var floats = new float[count * tensor.RowLength];
-                tensor.ReadRows(first + start, count, floats);
-                var quantized = buffer.AsSpan((int)(start * rowBytes), (int)(count * rowBytes));
-                Quantizer.Quantize(target, floats, quantized);
-                var decoded = new float[floats.Length];
-                Dequantizer.Dequantize(target, quantized, decoded);
-                error.Add(floats, decoded);
-            });
-            output.Write(buffer, 0, (int)(rows * rowBytes));
-        }
-        _errors[p.Source.Name] = error.Result;
+        _pipeline = new GgufOutputPipeline { Threads = Threads };
+        _pipeline.Write(path, overwrite, BuildMetadata(), OutputTensors(), progress, cancellation);
+        return _pipeline;
     }
 }

@@ -1,0 +1,63 @@
+using KernelGen.Containers;
+using KernelGen.Containers.Gguf;
+using KernelGen.Containers.HuggingFace;
+using KernelGen.Conversion.Gguf;
+using KernelGen.Conversion.HuggingFace;
+using KernelGen.Conversion.Quantization;
+
+namespace KernelGen.Conversion;
+
+/// <summary>
+/// A planned conversion: the direction is chosen from the input container and the output kind, every tensor's target
+/// is known, and everything that cannot be done has already been refused (as <see cref="NotSupportedException"/>) before
+/// <see cref="Write"/> opens the output.
+/// </summary>
+public sealed class ConversionJob
+{
+    private readonly Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline> _write;
+    private GgufOutputPipeline? _pipeline;
+
+    private ConversionJob(string fileType, IReadOnlyList<GgufOutputTensor> tensors, Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline> write)
+    {
+        FileType = fileType;
+        Tensors = tensors;
+        _write = write;
+    }
+
+    /// <summary>The file type written (<c>Q4_K_M</c>, <c>F16</c>...).</summary>
+    public string FileType { get; }
+
+    /// <summary>The output tensors in order.</summary>
+    public IReadOnlyList<GgufOutputTensor> Tensors { get; }
+
+    /// <summary>Round-trip error of every converted tensor, after <see cref="Write"/>.</summary>
+    public IReadOnlyDictionary<string, TensorError> Errors => _pipeline?.Errors ?? new Dictionary<string, TensorError>();
+
+    /// <summary>Plans the conversion of <paramref name="input"/> to <paramref name="outputKind"/> (<c>gguf</c>...).</summary>
+    public static ConversionJob Create(IModelContainer input, string outputKind, string? type, bool pure, int threads)
+    {
+        switch (input, outputKind)
+        {
+            case (GgufFile gguf, "gguf"):
+            {
+                string typeName = type ?? throw new NotSupportedException("--type is required for GGUF -> GGUF (for example --type Q4_K_M)");
+                var fileType = LlamaFileType.Parse(typeName) ?? throw new NotSupportedException($"unknown --type '{typeName}'; known: {string.Join(", ", LlamaFileType.Names)}");
+                var requantizer = new GgufRequantizer(gguf, fileType, pure) { Threads = threads };
+                var tensors = requantizer.OutputTensors();
+                return new ConversionJob(fileType.Name, tensors, (path, progress, ct) => requantizer.Write(path, overwrite: true, progress, ct));
+            }
+            case (HfModelFolder folder, "gguf"):
+            {
+                if (type is not null && LlamaFileType.Parse(type) is null)
+                    throw new NotSupportedException($"unknown --type '{type}'; known: {string.Join(", ", LlamaFileType.Names)}");
+                var converter = new HfToGgufConverter(folder, type, pure);
+                return new ConversionJob(converter.FileType.Name, converter.Tensors, (path, progress, ct) => converter.Write(path, overwrite: true, threads, progress, ct));
+            }
+            default:
+                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF (re-quantization), Hugging Face folder -> GGUF");
+        }
+    }
+
+    /// <summary>Writes the output atomically (temporary file, renamed at the end).</summary>
+    public void Write(string path, IProgress<TensorWritten>? progress, CancellationToken cancellation) => _pipeline = _write(path, progress, cancellation);
+}
