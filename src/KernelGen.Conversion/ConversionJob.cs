@@ -14,10 +14,10 @@ namespace KernelGen.Conversion;
 /// </summary>
 public sealed class ConversionJob
 {
-    private readonly Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline> _write;
+    private readonly Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline?> _write;
     private GgufOutputPipeline? _pipeline;
 
-    private ConversionJob(string fileType, IReadOnlyList<GgufOutputTensor> tensors, Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline> write)
+    private ConversionJob(string fileType, IReadOnlyList<GgufOutputTensor> tensors, Func<string, IProgress<TensorWritten>?, CancellationToken, GgufOutputPipeline?> write)
     {
         FileType = fileType;
         Tensors = tensors;
@@ -27,7 +27,10 @@ public sealed class ConversionJob
     /// <summary>The file type written (<c>Q4_K_M</c>, <c>F16</c>...).</summary>
     public string FileType { get; }
 
-    /// <summary>The output tensors in order.</summary>
+    /// <summary>What is written, in words (for folder outputs, which have no GGUF tensor list).</summary>
+    public string? Description { get; private init; }
+
+    /// <summary>The output tensors in order (empty for checkpoint-folder outputs).</summary>
     public IReadOnlyList<GgufOutputTensor> Tensors { get; }
 
     /// <summary>Round-trip error of every converted tensor, after <see cref="Write"/>.</summary>
@@ -53,8 +56,18 @@ public sealed class ConversionJob
                 var converter = new HfToGgufConverter(folder, type, pure);
                 return new ConversionJob(converter.FileType.Name, converter.Tensors, (path, progress, ct) => converter.Write(path, overwrite: true, threads, progress, ct));
             }
+            case (HfModelFolder folder, "gptq" or "awq"):
+            {
+                if (type is not null) throw new NotSupportedException("--type does not apply to a GPTQ/AWQ repack; the codes, zero points and scales are kept");
+                var repack = new GroupCheckpointWriter(folder, outputKind);
+                string format = outputKind == "gptq" ? (repack.UsesV2 ? "GPTQ (gptq_v2 zero points: some are 0)" : "GPTQ (v1)") : "AWQ GEMM";
+                return new ConversionJob(format, [], (path, _, ct) => { repack.Write(path, overwrite: true, ct); return null; })
+                {
+                    Description = $"{repack.Fields.Count} quantized layers repacked losslessly to {format}",
+                };
+            }
             default:
-                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF (re-quantization), Hugging Face folder -> GGUF");
+                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF, Hugging Face folder (float, GPTQ, AWQ, BitNet) -> GGUF, GPTQ <-> AWQ");
         }
     }
 

@@ -32,7 +32,7 @@ public static class ConvertCommand
         {
             string inPath = parse.GetValue(input)!, outPath = parse.GetValue(output)!;
             string kind = (parse.GetValue(to) ?? Path.GetExtension(outPath).TrimStart('.')).ToLowerInvariant();
-            if (File.Exists(outPath) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
+            if ((File.Exists(outPath) || Directory.Exists(outPath)) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
             if (Path.GetFullPath(inPath) == Path.GetFullPath(outPath)) throw new CliUsageException("the output must not be the input");
             using var container = ModelOpener.Open(inPath);
             var job = ConversionJob.Create(container, kind, parse.GetValue(type), parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)));
@@ -79,6 +79,11 @@ public static class ConvertCommand
     private static void PrintSummary(ConversionJob converter, IModelContainer input, string outPath, TimeSpan elapsed, IAnsiConsole console)
     {
         var inv = CultureInfo.InvariantCulture;
+        if (converter.Description is string description)
+        {
+            console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]: {Markup.Escape(description)} in {elapsed.TotalSeconds.ToString("F2", inv)} s");
+            return;
+        }
         long inBytes = input.Tensors.Sum(t => t.Bytes ?? 0), outBytes = new FileInfo(outPath).Length;
         int copied = converter.Tensors.Count(p => p.IsCopy);
         console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]: {converter.Tensors.Count} tensors ({converter.Tensors.Count - copied} converted, {copied} copied), " +

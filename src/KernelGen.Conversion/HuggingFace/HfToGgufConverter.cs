@@ -32,16 +32,22 @@ public sealed class HfToGgufConverter
     public HfToGgufConverter(HfModelFolder folder, string? typeName, bool pure)
     {
         _folder = folder;
-        if (folder.Checkpoint != CheckpointKind.Plain)
-            throw new NotSupportedException($"{folder.Path} is a {folder.Checkpoint} checkpoint; this converter takes float (F32/F16/BF16) checkpoints");
-        var config = folder.Config?.RootElement ?? throw new NotSupportedException($"{folder.Path} has no config.json");
-        string hfArch = config.TryGetProperty("architectures", out var a) && a.GetArrayLength() > 0 ? a[0].GetString() ?? "" : "";
-        Architecture = Architectures.TryGetValue(hfArch, out var arch) ? arch
-            : throw new NotSupportedException($"architecture '{hfArch}' has no GGUF name mapping (supported: {string.Join(", ", Architectures.Keys)})");
-        HeadCount = Int(config, "num_attention_heads") ?? throw new NotSupportedException("config.json has no num_attention_heads");
-        HeadCountKv = Int(config, "num_key_value_heads") ?? HeadCount;
+        var config = folder.Config?.RootElement ?? JsonDocument.Parse("{}").RootElement;
+        if (config.TryGetProperty("architectures", out var a) && a.GetArrayLength() > 0)
+        {
+            string hfArch = a[0].GetString() ?? "";
+            Architecture = Architectures.TryGetValue(hfArch, out var arch) ? arch
+                : throw new NotSupportedException($"architecture '{hfArch}' has no GGUF name mapping (supported: {string.Join(", ", Architectures.Keys)})");
+            HeadCount = Int(config, "num_attention_heads") ?? throw new NotSupportedException("config.json has no num_attention_heads");
+            HeadCountKv = Int(config, "num_key_value_heads") ?? HeadCount;
+        }
+        // A bare checkpoint (a layer or two without an architecture, like the test vectors) converts tensor by tensor:
+        // names are kept, nothing is permuted, and the file says which architecture it lacks.
+        _layers = new QuantizedLayerIndex(folder);
 
         bool bf16Source = folder.Tensors.Any(t => t.Type == "BF16");
+        // Without --type a quantized checkpoint keeps its quantization (exact GGUF blocks where they exist).
+        KeepQuantization = typeName is null && _layers.Layers.Count > 0;
         typeName ??= bf16Source ? "BF16" : "F16";
         var fileType = LlamaFileType.Parse(typeName) ?? throw new NotSupportedException($"unknown --type '{typeName}'");
         bool converterType = ConverterOutTypes.Contains(fileType.Name) && !pure;
@@ -52,13 +58,21 @@ public sealed class HfToGgufConverter
         {
             FileType = fileType;
             _tensors.AddRange(floats);
+            if (KeepQuantization)
+            {
+                // The file type names the layers' most common GGUF type, as a llama-quantize file would.
+                var main = floats.Where(t => GgmlTypeInfo.Of(t.TargetType).IsQuantized).GroupBy(t => t.TargetType).OrderByDescending(g => g.Count()).FirstOrDefault()?.Key;
+                if (main is GgmlType m && LlamaFileType.Parse(m.ToString()) is { } kept && kept.DefaultType == m) FileType = kept;
+                Metadata.Set(GgufMetadata.QuantizationVersionKey, GgufValue.UInt32(2));
+                Metadata.Set(GgufMetadata.FileTypeKey, GgufValue.UInt32(FileType.Value));
+            }
         }
         else
         {
             // Quantized file types: what llama-quantize would make of the converted float file.
             FileType = fileType;
             var shapes = floats.Select(t => new TensorShapeInfo(t.Name, t.Ne, GgmlType.F32)).ToList();
-            var policy = new TensorTypePolicy(fileType, pure, new ModelHyperParameters(Architecture, Int(config, "num_hidden_layers") ?? 0, HeadCount, HeadCountKv), shapes);
+            var policy = new TensorTypePolicy(fileType, pure, new ModelHyperParameters(Architecture ?? "", Int(config, "num_hidden_layers") ?? 0, HeadCount, HeadCountKv), shapes);
             foreach (var t in floats.OrderBy(t => t.Name, LlamaTensorOrder.Instance))
             {
                 var chosen = policy.Choose(new TensorShapeInfo(t.Name, t.Ne, GgmlType.F32));
@@ -69,8 +83,13 @@ public sealed class HfToGgufConverter
         }
     }
 
-    /// <summary>The GGUF architecture name (<c>llama</c>, <c>qwen2</c>).</summary>
-    public string Architecture { get; }
+    private readonly QuantizedLayerIndex _layers;
+
+    /// <summary>The GGUF architecture name (<c>llama</c>, <c>qwen2</c>), or null for a checkpoint without one.</summary>
+    public string? Architecture { get; }
+
+    /// <summary>True when quantized layers are carried over as they are (exactly where a GGUF type allows) rather than re-quantized.</summary>
+    public bool KeepQuantization { get; }
 
     public int HeadCount { get; }
 
@@ -91,7 +110,13 @@ public sealed class HfToGgufConverter
     private GgufMetadata BuildMetadata(JsonElement config, LlamaFileType fileType)
     {
         var md = new GgufMetadata();
-        string a = Architecture;
+        if (Architecture is not string a)
+        {
+            md.Set("general.type", GgufValue.String("model"));
+            md.Set("general.name", GgufValue.String(Path.GetFileName(Path.TrimEndingDirectorySeparator(_folder.Path))));
+            md.Set(GgufMetadata.FileTypeKey, GgufValue.UInt32(fileType.Value));
+            return md;
+        }
         md.Set("general.architecture", GgufValue.String(a));
         md.Set("general.type", GgufValue.String("model"));
         md.Set("general.name", GgufValue.String(Path.GetFileName(Path.TrimEndingDirectorySeparator(_folder.Path))));
@@ -123,23 +148,85 @@ public sealed class HfToGgufConverter
     private List<GgufOutputTensor> PlanFloatTensors(GgmlType outType)
     {
         var planned = new List<GgufOutputTensor>();
+        var layers = _layers.Layers.ToDictionary(l => l.Prefix + ".weight", l => l.Tensor);
         foreach (var entry in _folder.Tensors)
         {
             if (LlamaTensorNames.IsDropped(entry.Name)) continue;
-            string name = LlamaTensorNames.ToGguf(entry.Name)
-                ?? throw new NotSupportedException($"tensor '{entry.Name}' has no GGUF name mapping for architecture {Architecture}");
-            FloatTensor tensor = ModelTensors.Open(_folder, entry.Name);
-            if (Architecture == "llama" && (name.Contains(".attn_q.", StringComparison.Ordinal) || name.Contains(".attn_k.", StringComparison.Ordinal)))
-                tensor = new PermutedRowsTensor(tensor, name.Contains(".attn_q.", StringComparison.Ordinal) ? HeadCount : HeadCountKv, toGguf: true);
-            long[] ne = entry.Shape.Reverse().ToArray();
+            bool isLayer = entry.Name.EndsWith(".qweight", StringComparison.Ordinal) || entry.Name.EndsWith(".weight_scale", StringComparison.Ordinal);
+            string hfName = isLayer ? entry.Name[..entry.Name.LastIndexOf('.')] + ".weight" : entry.Name;
+            if (!isLayer && _layers.Owned.Contains(entry.Name)) continue;
+            string name = Architecture is null ? hfName : LlamaTensorNames.ToGguf(hfName)
+                ?? throw new NotSupportedException($"tensor '{hfName}' has no GGUF name mapping for architecture {Architecture}");
+            FloatTensor tensor = isLayer ? layers[hfName] : ModelTensors.Open(_folder, entry.Name);
+            bool permute = Architecture == "llama" && (name.Contains(".attn_q.", StringComparison.Ordinal) || name.Contains(".attn_k.", StringComparison.Ordinal));
+            int heads = name.Contains(".attn_q.", StringComparison.Ordinal) ? HeadCount : HeadCountKv;
+            if (permute) tensor = new PermutedRowsTensor(tensor, heads, toGguf: true);
+            if (isLayer && KeepQuantization)
+            {
+                planned.Add(KeptLayer(name, (QuantizedLayerTensor)layers[hfName], tensor, permute ? heads : 0));
+                continue;
+            }
+            long[] ne = tensor.Shape.Reverse().ToArray();
             var type = TypeFor(name, ne, outType);
             // Unchanged F32 data can be copied straight from the mapped file (the permuted rows cannot).
-            Func<Stream>? copy = type == GgmlType.F32 && entry.Type == "F32" && tensor is not PermutedRowsTensor
+            Func<Stream>? copy = type == GgmlType.F32 && entry.Type == "F32" && tensor is not PermutedRowsTensor && !isLayer
                 ? () => _folder.Find(entry.Name)!.Value.File.OpenData(_folder.Find(entry.Name)!.Value.Tensor)
                 : null;
             planned.Add(new GgufOutputTensor(name, ne, type, entry.Type, tensor, copy));
         }
         return planned;
+    }
+
+    /// <summary>
+    /// A quantized layer carried over: bit for bit into Q4_0/Q8_0/Q4_1 when one holds it (<see cref="ExactGgufEncoding"/>);
+    /// a BitNet layer into TQ2_0 (its ternary codes exactly, the scale as fp16); otherwise the lowest-error type of the
+    /// layer's bit width, measured on its rows.
+    /// </summary>
+    private static GgufOutputTensor KeptLayer(string name, QuantizedLayerTensor layer, FloatTensor rows, int permutedHeads)
+    {
+        long[] ne = [layer.Shape[1], layer.Shape[0]];
+        if (layer.ReadFields() is { } fields && ExactGgufEncoding.ExactType(fields) is GgmlType exact)
+        {
+            long rowBytes = GgmlTypeInfo.Of(exact).RowBytes(fields.InFeatures);
+            var permuted = permutedHeads > 0 ? (PermutedRowsTensor)rows : null;
+            return new GgufOutputTensor(name, ne, exact, layer.StorageType, rows, () =>
+            {
+                var bytes = new byte[rowBytes * fields.OutFeatures];
+                for (int r = 0; r < fields.OutFeatures; r++)
+                    ExactGgufEncoding.EncodeRow(fields, exact, (int)(permuted?.SourceRow(r) ?? r), bytes.AsSpan((int)(r * rowBytes), (int)rowBytes));
+                return new MemoryStream(bytes, writable: false);
+            });
+        }
+        GgmlType[] candidates = layer.ReadFields() is { } f ? f.Bits switch
+        {
+            <= 2 => [GgmlType.Q2_K, GgmlType.Q3_K],
+            3 => [GgmlType.Q3_K, GgmlType.Q4_K],
+            4 => [GgmlType.Q4_K, GgmlType.Q4_1, GgmlType.IQ4_NL, GgmlType.Q4_0],
+            _ => [GgmlType.Q8_0],
+        } : [GgmlType.TQ2_0];
+        var usable = candidates.Where(t => ne[0] % GgmlTypeInfo.Of(t).BlockElements == 0).DefaultIfEmpty(GgmlType.F16).ToArray();
+        return new GgufOutputTensor(name, ne, LowestError(rows, usable), layer.StorageType, rows, null);
+    }
+
+    private static GgmlType LowestError(FloatTensor rows, GgmlType[] candidates)
+    {
+        if (candidates.Length == 1) return candidates[0];
+        int sample = (int)Math.Min(rows.RowCount, 256);
+        var x = new float[sample * rows.RowLength];
+        rows.ReadRows(0, sample, x);
+        var y = new float[x.Length];
+        GgmlType best = candidates[0];
+        double bestError = double.PositiveInfinity;
+        foreach (var type in candidates)
+        {
+            var q = new byte[KernelGen.Kernels.Quantizer.QuantizedBytes(type.ToString(), x.Length)];
+            KernelGen.Kernels.Quantizer.Quantize(type.ToString(), x, q);
+            KernelGen.Kernels.Dequantizer.Dequantize(type.ToString(), q, y);
+            double error = 0;
+            for (int i = 0; i < x.Length; i++) error += (x[i] - (double)y[i]) * (x[i] - (double)y[i]);
+            if (error < bestError) (best, bestError) = (type, error);
+        }
+        return best;
     }
 
     /// <summary>convert_hf_to_gguf's per-tensor type (FORMATS.md §7.4).</summary>

@@ -24,6 +24,9 @@ public abstract class QuantizedLayerTensor : FloatTensor
 
     /// <summary>Problems found in the checkpoint's data (each at most once per layer); decoding still follows the maintained readers.</summary>
     public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>The codes, zero points and scales in checkpoint-neutral form, or null for layers that are not group-quantized (BitNet).</summary>
+    public virtual GroupQuantizedFields? ReadFields() => null;
 }
 
 internal sealed class GptqLayerTensor : QuantizedLayerTensor
@@ -46,6 +49,20 @@ internal sealed class GptqLayerTensor : QuantizedLayerTensor
         return warnings;
     }
 
+    public override GroupQuantizedFields ReadFields()
+    {
+        int n = _layout.OutFeatures, k = _layout.InFeatures, groups = checked((int)_layout.GroupCount);
+        var codes = new int[checked(n * k)];
+        var stored = new int[n * groups];
+        var scales = new ushort[n * groups];
+        var groupOf = new int[k];
+        GPTQCodec.DecodeFields(_layout, _qweight.Data, _qzeros.Data, _scales.Data, _gIdx is { } g ? g.Data : default, codes, stored, scales, groupOf);
+        int mask = (1 << _layout.Bits) - 1;
+        // v1 stores zero - 1; the maintained reader (GPTQModel) adds 1 and masks, which also undoes a stored -1.
+        var zeros = _layout.Checkpoint == GPTQCheckpoint.Gptq ? Array.ConvertAll(stored, z => (z + 1) & mask) : stored;
+        return new GroupQuantizedFields(n, k, _layout.Bits, _layout.GroupSize, codes, zeros, scales, groupOf);
+    }
+
     protected override void ReadRowsCore(long firstRow, int rowCount, Span<float> destination) =>
         GPTQCodec.DecodeRows(_layout, _qweight.Data, _qzeros.Data, _scales.Data, _gIdx is { } g ? g.Data : default, checked((int)firstRow), rowCount, destination);
 }
@@ -60,6 +77,16 @@ internal sealed class AwqGemmLayerTensor : QuantizedLayerTensor
     {
         _layout = layout;
         (_qweight, _qzeros, _scales) = (qweight, qzeros, scales);
+    }
+
+    public override GroupQuantizedFields ReadFields()
+    {
+        int n = _layout.OutFeatures, k = _layout.InFeatures, groups = checked((int)_layout.GroupCount), size = _layout.GroupSize;
+        var codes = new int[checked(n * k)];
+        var zeros = new int[n * groups];
+        var scales = new ushort[n * groups];
+        AWQ_GEMMCodec.DecodeFields(_layout, _qweight.Data, _qzeros.Data, _scales.Data, codes, zeros, scales);
+        return new GroupQuantizedFields(n, k, 4, size, codes, zeros, scales, Enumerable.Range(0, k).Select(i => i / size).ToArray());
     }
 
     protected override void ReadRowsCore(long firstRow, int rowCount, Span<float> destination) =>
