@@ -13,6 +13,7 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
         root.Subcommands.Add(DumpCommand.Create(stdout, stderr));
         root.Subcommands.Add(ConvertCommand.Create(stdout, stderr));
+        root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(BenchCommand.Create(stdout, stderr));
         root.Subcommands.Add(DemoCommand.Create(stdout, stderr));
         return root;

@@ -1,6 +1,7 @@
 using KernelGen.Containers;
 using KernelGen.Containers.Gguf;
 using KernelGen.Containers.HuggingFace;
+using KernelGen.Containers.Safetensors;
 using KernelGen.Conversion.Gguf;
 using KernelGen.Conversion.HuggingFace;
 using KernelGen.Conversion.Quantization;
@@ -66,8 +67,19 @@ public sealed class ConversionJob
                     Description = $"{repack.Fields.Count} quantized layers repacked losslessly to {format}",
                 };
             }
+            case (_, "safetensors" or "hf"):
+            {
+                var exporter = new Safetensors.SafetensorsExporter(input, type);
+                string what = $"{exporter.Tensors.Count} tensors dequantized to {exporter.DType.Name()}" + (outputKind == "hf" ? " (Hugging Face folder)" : "");
+                return new ConversionJob(exporter.DType.Name(), [], (path, _, ct) =>
+                {
+                    if (outputKind == "hf") exporter.WriteFolder(path, overwrite: true, ct); else exporter.WriteFile(path, overwrite: true, ct);
+                    return null;
+                })
+                { Description = what };
+            }
             default:
-                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF, Hugging Face folder (float, GPTQ, AWQ, BitNet) -> GGUF, GPTQ <-> AWQ");
+                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF, Hugging Face folder (float, GPTQ, AWQ, BitNet) -> GGUF, GPTQ <-> AWQ, anything -> safetensors/hf (F32, F16, BF16)");
         }
     }
 
