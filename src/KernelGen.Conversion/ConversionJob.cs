@@ -38,8 +38,13 @@ public sealed class ConversionJob
     public IReadOnlyDictionary<string, TensorError> Errors => _pipeline?.Errors ?? new Dictionary<string, TensorError>();
 
     /// <summary>Plans the conversion of <paramref name="input"/> to <paramref name="outputKind"/> (<c>gguf</c>...).</summary>
-    public static ConversionJob Create(IModelContainer input, string outputKind, string? type, bool pure, int threads)
+    public static ConversionJob Create(IModelContainer input, string outputKind, string? type, bool pure, int threads) =>
+        Create(input, outputKind, new ConversionOptions(type, pure, threads));
+
+    /// <summary>Plans the conversion with every option (GPTQ/AWQ outputs take bits, group size and symmetry).</summary>
+    public static ConversionJob Create(IModelContainer input, string outputKind, ConversionOptions options)
     {
+        var (type, pure, threads) = (options.Type, options.Pure, options.Threads);
         switch (input, outputKind)
         {
             case (GgufFile gguf, "gguf"):
@@ -57,7 +62,7 @@ public sealed class ConversionJob
                 var converter = new HfToGgufConverter(folder, type, pure);
                 return new ConversionJob(converter.FileType.Name, converter.Tensors, (path, progress, ct) => converter.Write(path, overwrite: true, threads, progress, ct));
             }
-            case (HfModelFolder folder, "gptq" or "awq"):
+            case (HfModelFolder { Checkpoint: CheckpointKind.Gptq or CheckpointKind.Awq } folder, "gptq" or "awq"):
             {
                 if (type is not null) throw new NotSupportedException("--type does not apply to a GPTQ/AWQ repack; the codes, zero points and scales are kept");
                 var repack = new GroupCheckpointWriter(folder, outputKind);
@@ -66,6 +71,15 @@ public sealed class ConversionJob
                 {
                     Description = $"{repack.Fields.Count} quantized layers repacked losslessly to {format}",
                 };
+            }
+            case (_, "gptq" or "awq"):
+            {
+                if (type is not null) throw new NotSupportedException("--type does not apply to GPTQ/AWQ output; use --bits, --group-size and --sym");
+                var rtn = new GroupCheckpointWriter(input, outputKind, options.Bits, options.GroupSize, options.Symmetric);
+                string what = $"{rtn.Fields.Count} linear layers quantized to {outputKind.ToUpperInvariant()} {options.Bits}-bit " +
+                    $"{(options.GroupSize > 0 ? $"g{options.GroupSize}" : "per-channel")} {(options.Symmetric ? "symmetric" : "asymmetric")}" +
+                    (rtn.ExactLayers > 0 ? $" ({rtn.ExactLayers} copied exactly from their GGUF blocks)" : "");
+                return new ConversionJob(outputKind.ToUpperInvariant(), [], (path, _, ct) => { rtn.Write(path, overwrite: true, ct); return null; }) { Description = what };
             }
             case (_, "safetensors" or "hf"):
             {
@@ -86,3 +100,6 @@ public sealed class ConversionJob
     /// <summary>Writes the output atomically (temporary file, renamed at the end).</summary>
     public void Write(string path, IProgress<TensorWritten>? progress, CancellationToken cancellation) => _pipeline = _write(path, progress, cancellation);
 }
+
+/// <summary>Options of a conversion: the target type (GGUF and safetensors outputs), and the group quantization of GPTQ/AWQ outputs.</summary>
+public sealed record ConversionOptions(string? Type, bool Pure, int Threads, int Bits = 4, int GroupSize = 128, bool Symmetric = false);

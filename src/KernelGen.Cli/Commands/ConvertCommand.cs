@@ -27,7 +27,10 @@ public static class ConvertCommand
         var threads = new Option<int>("--threads") { Description = "Quantization threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing output." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress and no summary." };
-        var command = new Command("convert", "Convert or re-quantize a model file.") { input, output, type, pure, to, threads, force, quiet };
+        var bits = new Option<int>("--bits") { Description = "GPTQ/AWQ output: code width (2, 3, 4 or 8; AWQ: 4).", DefaultValueFactory = _ => 4 };
+        var groupSize = new Option<int>("--group-size") { Description = "GPTQ/AWQ output: inputs per group, -1 for per channel.", DefaultValueFactory = _ => 128 };
+        var sym = new Option<bool>("--sym") { Description = "GPTQ/AWQ output: symmetric (zero point 2^(bits-1)) instead of asymmetric." };
+        var command = new Command("convert", "Convert or re-quantize a model file.") { input, output, type, pure, to, threads, force, quiet, bits, groupSize, sym };
         command.SetAction(parse => CliRunner.Run(stderr, cancellation =>
         {
             string inPath = parse.GetValue(input)!, outPath = parse.GetValue(output)!;
@@ -35,7 +38,8 @@ public static class ConvertCommand
             if ((File.Exists(outPath) || Directory.Exists(outPath)) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
             if (Path.GetFullPath(inPath) == Path.GetFullPath(outPath)) throw new CliUsageException("the output must not be the input");
             using var container = ModelOpener.Open(inPath);
-            var job = ConversionJob.Create(container, kind, parse.GetValue(type), parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)));
+            var job = ConversionJob.Create(container, kind, new ConversionOptions(parse.GetValue(type), parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)),
+                parse.GetValue(bits), parse.GetValue(groupSize), parse.GetValue(sym)));
             var clock = Stopwatch.StartNew();
             RunWithProgress(job, outPath, parse.GetValue(quiet), stderr, cancellation);
             if (!parse.GetValue(quiet)) PrintSummary(job, container, outPath, clock.Elapsed, Consoles.For(stdout));

@@ -1,9 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KernelGen.Containers;
 using KernelGen.Containers.HuggingFace;
 using KernelGen.Containers.Safetensors;
 using KernelGen.Conversion.Tensors;
 using KernelGen.IO;
+using KernelGen.Kernels;
 using KernelGen.Kernels.Generated;
 
 namespace KernelGen.Conversion.HuggingFace;
@@ -17,52 +19,106 @@ namespace KernelGen.Conversion.HuggingFace;
 /// </summary>
 public sealed class GroupCheckpointWriter
 {
-    private readonly HfModelFolder _source;
-    private readonly QuantizedLayerIndex _index;
+    private readonly IModelContainer _source;
+    private readonly List<Action<SafetensorsWriter>> _plain = new();
+    private readonly List<(string Prefix, GroupQuantizedFields Fields)> _fields = new();
 
-    /// <param name="source">A GPTQ or AWQ checkpoint folder.</param>
-    /// <param name="target"><c>gptq</c> or <c>awq</c>.</param>
+    /// <summary>A lossless repack of a GPTQ or AWQ checkpoint folder to <paramref name="target"/> (<c>gptq</c> or <c>awq</c>).</summary>
     public GroupCheckpointWriter(HfModelFolder source, string target)
     {
         if (source.Checkpoint is not (CheckpointKind.Gptq or CheckpointKind.Awq))
             throw new NotSupportedException($"{source.Path} is a {source.Checkpoint} checkpoint; only GPTQ and AWQ checkpoints can be repacked to {target}");
-        if (target is not ("gptq" or "awq")) throw new NotSupportedException($"unknown checkpoint kind '{target}'");
         _source = source;
-        Target = target;
-        _index = new QuantizedLayerIndex(source);
-        Fields = _index.Layers.Select(l => (l.Prefix, l.Tensor.ReadFields() ?? throw new NotSupportedException($"layer '{l.Prefix}' is not group-quantized"))).ToList();
-        foreach (var (prefix, f) in Fields)
+        Target = CheckTarget(target);
+        var index = new QuantizedLayerIndex(source);
+        _fields.AddRange(index.Layers.Select(l => (l.Prefix, l.Tensor.ReadFields() ?? throw new NotSupportedException($"layer '{l.Prefix}' is not group-quantized"))));
+        foreach (var t in source.Tensors.Where(t => !index.Owned.Contains(t.Name)))
         {
-            if (target == "awq")
+            var found = source.Find(t.Name)!.Value;
+            _plain.Add(w => w.AddTensor(t.Name, found.Tensor.DType, found.Tensor.Shape, TensorDataSource.FromStream(found.Tensor.ByteSize, () => found.File.OpenData(found.Tensor))));
+        }
+        Validate();
+    }
+
+    /// <summary>
+    /// Quantizes the linear layers of a float or GGUF model (HF names, see <see cref="CanonicalTensors"/>) into a
+    /// <paramref name="target"/> checkpoint: round-to-nearest with <paramref name="bits"/> and <paramref name="groupSize"/>
+    /// (-1: per channel), exact where a Q4_0/Q8_0 tensor already is that group. Other tensors are stored F16 (matrices)
+    /// or F32 (vectors).
+    /// </summary>
+    public GroupCheckpointWriter(IModelContainer source, string target, int bits, int groupSize, bool symmetric)
+    {
+        _source = source;
+        Target = CheckTarget(target);
+        if (target == "awq" && bits != 4) throw new NotSupportedException("AWQ checkpoints are 4-bit");
+        foreach (var (name, tensor) in CanonicalTensors.Enumerate(source))
+        {
+            if (LinearLayerQuantization.IsLinearWeight(name, tensor))
             {
-                if (f.Bits != 4) throw new NotSupportedException($"layer '{prefix}' is {f.Bits}-bit; AWQ stores 4-bit codes only");
-                if (!f.HasTrivialGroups) throw new NotSupportedException($"layer '{prefix}' uses act-order (g_idx), which AWQ cannot store");
-                if (f.OutFeatures % 8 != 0 || f.InFeatures % f.GroupSize != 0)
-                    throw new NotSupportedException($"layer '{prefix}' ({f.OutFeatures} x {f.InFeatures}, group {f.GroupSize}) does not fit AWQ's packing");
+                // GPTQ v1 cannot store a zero point of 0; AWQ and v2 can.
+                var f = LinearLayerQuantization.Quantize(tensor, bits, groupSize, symmetric, zeroPointAtLeastOne: target == "gptq", out bool exact);
+                _fields.Add((name[..^".weight".Length], f));
+                if (exact) ExactLayers++;
+                continue;
             }
+            var t = tensor;
+            // Matrices go in F16 when every value survives the conversion (so nothing is lost), vectors in F32.
+            var dtype = t.Shape.Count >= 2 && FitsF16(t) ? SafetensorsDType.F16 : SafetensorsDType.F32;
+            int size = dtype == SafetensorsDType.F16 ? 2 : 4;
+            _plain.Add(w => w.AddTensor(name, dtype, t.Shape, TensorDataSource.FromCallback(t.ElementCount * size, (s, _) =>
+            {
+                var floats = new float[t.ElementCount];
+                t.ReadRows(0, (int)t.RowCount, floats);
+                var bytes = new byte[floats.Length * size];
+                if (size == 4) Buffer.BlockCopy(floats, 0, bytes, 0, bytes.Length); else Quantizer.Quantize("F16", floats, bytes);
+                s.Write(bytes);
+            })));
+        }
+        if (_fields.Count == 0) throw new NotSupportedException($"{source.Path} has no linear layers (model.layers.N.*_proj.weight) to quantize");
+        Validate();
+    }
+
+    private static bool FitsF16(FloatTensor t)
+    {
+        var floats = new float[t.ElementCount];
+        t.ReadRows(0, (int)t.RowCount, floats);
+        return Array.TrueForAll(floats, v => (float)(Half)v == v);
+    }
+
+    /// <summary>Layers written bit for bit from Q4_0/Q8_0 blocks rather than re-quantized.</summary>
+    public int ExactLayers { get; }
+
+    private static string CheckTarget(string target) =>
+        target is "gptq" or "awq" ? target : throw new NotSupportedException($"unknown checkpoint kind '{target}'");
+
+    private void Validate()
+    {
+        foreach (var (prefix, f) in _fields)
+        {
+            if (Target != "awq") continue;
+            if (f.Bits != 4) throw new NotSupportedException($"layer '{prefix}' is {f.Bits}-bit; AWQ stores 4-bit codes only");
+            if (!f.HasTrivialGroups) throw new NotSupportedException($"layer '{prefix}' uses act-order (g_idx), which AWQ cannot store");
+            if (f.OutFeatures % 8 != 0 || f.InFeatures % f.GroupSize != 0)
+                throw new NotSupportedException($"layer '{prefix}' ({f.OutFeatures} x {f.InFeatures}, group {f.GroupSize}) does not fit AWQ's packing");
         }
         // GPTQ v1 stores zero - 1 and so cannot hold a zero point of 0 without damaging its word (FORMATS.md §9.1);
         // such checkpoints are written in the gptq_v2 convention, which stores zeros as they are.
-        UsesV2 = target == "gptq" && Fields.Any(f => Array.IndexOf(f.Fields.Zeros, 0) >= 0);
+        UsesV2 = Target == "gptq" && _fields.Any(f => Array.IndexOf(f.Fields.Zeros, 0) >= 0);
     }
 
     public string Target { get; }
 
     /// <summary>The layers' fields, read once.</summary>
-    public IReadOnlyList<(string Prefix, GroupQuantizedFields Fields)> Fields { get; }
+    public IReadOnlyList<(string Prefix, GroupQuantizedFields Fields)> Fields => _fields;
 
     /// <summary>True when a GPTQ output needs checkpoint_format gptq_v2 (some zero point is 0).</summary>
-    public bool UsesV2 { get; }
+    public bool UsesV2 { get; private set; }
 
     public void Write(string folder, bool overwrite, CancellationToken cancellation = default)
     {
         var writer = new SafetensorsWriter();
         writer.AddMetadata("format", "pt");
-        foreach (var t in _source.Tensors.Where(t => !_index.Owned.Contains(t.Name)))
-        {
-            var found = _source.Find(t.Name)!.Value;
-            writer.AddTensor(t.Name, found.Tensor.DType, found.Tensor.Shape, TensorDataSource.FromStream(found.Tensor.ByteSize, () => found.File.OpenData(found.Tensor)));
-        }
+        foreach (var add in _plain) add(writer);
         foreach (var (prefix, f) in Fields)
         {
             if (Target == "gptq") AddGptq(writer, prefix, f);
@@ -72,7 +128,7 @@ public sealed class GroupCheckpointWriter
         {
             writer.WriteFile(Path.Combine(temp, "model.safetensors"), overwrite: false, cancellation);
             WriteConfigs(temp);
-            FolderWriter.CopyCompanionFiles(_source.Path, temp);
+            if (_source is HfModelFolder hf) FolderWriter.CopyCompanionFiles(hf.Path, temp);
         });
     }
 
@@ -121,7 +177,12 @@ public sealed class GroupCheckpointWriter
                 ["quant_method"] = "awq", ["zero_point"] = true, ["group_size"] = first.GroupSize, ["bits"] = 4, ["version"] = "gemm",
                 ["modules_to_not_convert"] = null,
             };
-        var config = _source.Config is { } c ? JsonNode.Parse(c.RootElement.GetRawText())!.AsObject() : new JsonObject();
+        var config = _source switch
+        {
+            HfModelFolder { Config: { } c } => JsonNode.Parse(c.RootElement.GetRawText())!.AsObject(),
+            KernelGen.Containers.Gguf.GgufFile g => HfConfigBuilder.FromGguf(g, "float16") ?? new JsonObject(),
+            _ => new JsonObject(),
+        };
         config["quantization_config"] = quantization.DeepClone();
         var options = new JsonSerializerOptions { WriteIndented = true };
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(options));

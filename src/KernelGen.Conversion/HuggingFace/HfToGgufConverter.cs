@@ -167,7 +167,8 @@ public sealed class HfToGgufConverter
                 continue;
             }
             long[] ne = tensor.Shape.Reverse().ToArray();
-            var type = TypeFor(name, ne, outType);
+            // Carrying a quantized checkpoint over keeps its float tensors in their stored precision (nothing lost).
+            var type = KeepQuantization && entry.Type is "F32" or "F16" or "BF16" ? TypeFor(name, ne, Enum.Parse<GgmlType>(entry.Type)) : TypeFor(name, ne, outType);
             // Unchanged F32 data can be copied straight from the mapped file (the permuted rows cannot).
             Func<Stream>? copy = type == GgmlType.F32 && entry.Type == "F32" && tensor is not PermutedRowsTensor && !isLayer
                 ? () => _folder.Find(entry.Name)!.Value.File.OpenData(_folder.Find(entry.Name)!.Value.Tensor)

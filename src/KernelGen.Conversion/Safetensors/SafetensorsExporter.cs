@@ -51,9 +51,11 @@ public sealed class SafetensorsExporter
         FolderWriter.Write(folder, overwrite, temp =>
         {
             BuildWriter(cancellation).WriteFile(Path.Combine(temp, "model.safetensors"), false, cancellation);
-            if (BuildConfig() is { } config) File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (_source is GgufFile g && HfConfigBuilder.FromGguf(g, TorchDType(DType)) is { } config) File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             if (_source is HfModelFolder hf) FolderWriter.CopyCompanionFiles(hf.Path, temp);
         });
+
+    private static string TorchDType(SafetensorsDType d) => d switch { SafetensorsDType.F16 => "float16", SafetensorsDType.BF16 => "bfloat16", _ => "float32" };
 
     private SafetensorsWriter BuildWriter(CancellationToken cancellation)
     {
@@ -84,35 +86,5 @@ public sealed class SafetensorsExporter
             else Quantizer.Quantize(format, floats.AsSpan(0, count), bytes);
             output.Write(bytes, 0, count * elementBytes);
         }
-    }
-
-    /// <summary>config.json for a llama-family GGUF (FORMATS.md §7.6), or null for other sources.</summary>
-    private JsonObject? BuildConfig()
-    {
-        if (_source is not GgufFile g || g.Metadata.GetString(GgufMetadata.ArchitectureKey) is not ("llama" or "qwen2") || g.Metadata.GetString(GgufMetadata.ArchitectureKey) is not string a)
-            return null;
-        long? Int(string key) => g.Metadata.TryGetValue($"{a}.{key}", out var v) && v.IsInteger ? (long)v.AsInteger() : null;
-        double? Real(string key) => g.Metadata.TryGetValue($"{a}.{key}", out var v) ? v.AsDouble() : null;
-        var config = new JsonObject
-        {
-            ["architectures"] = new JsonArray(a == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
-            ["model_type"] = a,
-            ["hidden_size"] = Int("embedding_length"),
-            ["intermediate_size"] = Int("feed_forward_length"),
-            ["num_hidden_layers"] = Int("block_count"),
-            ["num_attention_heads"] = Int("attention.head_count"),
-            ["num_key_value_heads"] = Int("attention.head_count_kv") ?? Int("attention.head_count"),
-            ["max_position_embeddings"] = Int("context_length"),
-            ["rms_norm_eps"] = Real("attention.layer_norm_rms_epsilon"),
-            ["rope_theta"] = Real("rope.freq_base"),
-            ["vocab_size"] = Int("vocab_size") ?? (g.Metadata.TryGetValue("tokenizer.ggml.tokens", out var tokens) ? tokens.AsArray().Count : null),
-            ["tie_word_embeddings"] = g.Find("output.weight") is null,
-            ["torch_dtype"] = DType switch { SafetensorsDType.F16 => "float16", SafetensorsDType.BF16 => "bfloat16", _ => "float32" },
-            ["hidden_act"] = "silu",
-        };
-        if (Int("attention.key_length") is long headDim) config["head_dim"] = headDim;
-        if (g.Metadata.TryGetValue("tokenizer.ggml.bos_token_id", out var bos)) config["bos_token_id"] = (long)bos.AsInteger();
-        if (g.Metadata.TryGetValue("tokenizer.ggml.eos_token_id", out var eos)) config["eos_token_id"] = (long)eos.AsInteger();
-        return config;
     }
 }

@@ -23,6 +23,12 @@ public sealed class GgufFloatTensor : FloatTensor
         _rowBytes = RowLength / _format.BlockElements * _format.BlockBytes;
     }
 
+    /// <summary>The GGUF tensor this reads.</summary>
+    public GgufTensorInfo Info => _info;
+
+    /// <summary>The stored bytes of one row (its quantized blocks).</summary>
+    public ReadOnlySpan<byte> RawRow(long row) => _file.File.Span(_info.AbsoluteOffset + row * _rowBytes, (int)_rowBytes);
+
     protected override void ReadRowsCore(long firstRow, int rowCount, Span<float> destination)
     {
         // Decode in slices a span can describe; a row is at most a few MB even for huge vocabularies.

@@ -24,6 +24,9 @@ public sealed class PermutedRowsTensor : FloatTensor
         _toGguf = toGguf;
     }
 
+    /// <summary>The tensor in its source order.</summary>
+    public FloatTensor Inner => _inner;
+
     /// <summary>The source row that output row <paramref name="row"/> comes from.</summary>
     public long SourceRow(long row)
     {
