@@ -626,6 +626,8 @@ internal static class TensorFormatEmitter
         {
             var w = _w;
             string name = EntryName(lanes);
+            var fastArrays = lanes == 0 ? new List<TensorArraySpec>() : FastArrays();
+            bool fastPath = lanes > 0 && fastArrays is not null;
             if (lanes == 0)
             {
                 w.WriteLine("/// <summary>Scalar reference decoder: the spec's formula in its written order, one element at a time.</summary>");
@@ -633,9 +635,13 @@ internal static class TensorFormatEmitter
             else
             {
                 w.WriteLine("/// <summary>");
-                w.WriteLine($"/// Decodes rows with {VectorType(lanes)} code ({lanes} float lanes along k): codes and group values are gathered");
-                w.WriteLine("/// per lane with the scalar path's own reads, then the per-element formula runs in vector lanes with exactly the");
-                w.WriteLine($"/// scalar operations; results equal <see cref=\"DecodeRowsScalar\"/> bit for bit. Callable on any hardware.");
+                w.WriteLine($"/// Decodes rows with {VectorType(lanes)} code ({lanes} float lanes along k). Fast path (per row, when the codes' bit");
+                w.WriteLine($"/// placement repeats every {lanes} inputs and no field straddles a storage element): each chunk of {lanes} codes is one");
+                w.WriteLine("/// broadcast, contiguous or per-lane load of the storage elements at lane offsets computed once per row, and a");
+                w.WriteLine("/// per-lane shift (multiply by a power of two, then one shift); per-group values come from per-row tables read with");
+                w.WriteLine("/// the scalar path's own code and are broadcast while a chunk stays in one group. Otherwise codes and group values");
+                w.WriteLine("/// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly");
+                w.WriteLine($"/// the scalar operations: results equal <see cref=\"DecodeRowsScalar\"/> bit for bit. Callable on any hardware.");
                 w.WriteLine("/// </summary>");
             }
             w.OpenBlock($"public static void {name}({DecodeParams})");
@@ -654,6 +660,7 @@ internal static class TensorFormatEmitter
             w.WriteLine("int kCount = (int)d_K;");
             var staged = new List<(string Code, bool IsFloat)>();
             string vec = VectorType(lanes);
+            bool grouped = _spec.Group is not null;
             if (lanes > 0)
             {
                 foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
@@ -669,6 +676,30 @@ internal static class TensorFormatEmitter
                     w.WriteLine($"Span<{(staged[i].IsFloat ? "float" : "int")}> sg_{i} = stackalloc {(staged[i].IsFloat ? "float" : "int")}[{lanes}];");
                 }
             }
+            if (fastPath)
+            {
+                w.WriteLine($"int chunkCount = kCount / {lanes};");
+                foreach (var a in fastArrays!)
+                {
+                    w.WriteLine($"Span<int> lo_{a.Name} = stackalloc int[{lanes}];");
+                    w.WriteLine($"Span<uint> lm_{a.Name} = stackalloc uint[{lanes}];");
+                }
+                if (grouped)
+                {
+                    // The group of every input and, per chunk, the one group all its lanes share (or -1): once per call.
+                    w.WriteLine("int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));");
+                    w.WriteLine("int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));");
+                    for (int i = 0; i < staged.Count; i++)
+                    {
+                        string t = staged[i].IsFloat ? "float" : "int";
+                        w.WriteLine($"{t}[] tb_{i} = System.Buffers.ArrayPool<{t}>.Shared.Rent(checked((int)groupCount));");
+                    }
+                    w.OpenBlock("try");
+                    w.OpenBlock("if (rowCount > 0)");
+                    EmitGroupMap(lanes);
+                    w.CloseBlock();
+                }
+            }
             w.OpenBlock("for (int r = 0; r < rowCount; r++)");
             w.WriteLine("int v_n = firstOutRow + r;");
             w.WriteLine("Span<float> row = dst.Slice(r * kCount, kCount);");
@@ -677,6 +708,18 @@ internal static class TensorFormatEmitter
             if (lanes > 0)
             {
                 w.WriteLine("int k0 = 0;");
+                if (fastPath)
+                {
+                    w.WriteLine("bool fast = true;");
+                    foreach (var a in fastArrays!)
+                    {
+                        EmitLanePlan(a, lanes);
+                    }
+                    w.OpenBlock("if (fast)");
+                    EmitFastRow(lanes, fastArrays, staged);
+                    w.CloseBlock();
+                    w.OpenBlock("else");
+                }
                 w.OpenBlock($"for (; k0 <= kCount - {lanes}; k0 += {lanes})");
                 w.OpenBlock($"for (int j = 0; j < {lanes}; j++)");
                 w.WriteLine("int v_k = k0 + j;");
@@ -699,13 +742,12 @@ internal static class TensorFormatEmitter
                     string t = staged[i].IsFloat ? "float" : "int";
                     w.WriteLine($"{vec}<{t}> vg_{i} = {vec}.Create((ReadOnlySpan<{t}>)sg_{i});");
                 }
-                foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
-                {
-                    w.WriteLine($"{vec}<{LetType(l)}> vl_{l.Name} = {Vec(l.Value, lanes, staged)};");
-                }
-                var y = _spec.Result;
-                w.WriteLine(y.Value.Period == TensorFormatSpec.ElementPeriod ? "vl_y.CopyTo(row.Slice(k0));" : $"{vec}.Create(l_y).CopyTo(row.Slice(k0));");
+                EmitVectorFormula(lanes, staged, "row.Slice(k0)");
                 w.CloseBlock();
+                if (fastPath)
+                {
+                    w.CloseBlock();
+                }
                 tailStart = "k0";
             }
             w.OpenBlock($"for (int v_k = {tailStart}; v_k < kCount; v_k++)");
@@ -713,8 +755,317 @@ internal static class TensorFormatEmitter
             w.WriteLine("row[v_k] = l_y;");
             w.CloseBlock();
             w.CloseBlock();
+            if (fastPath && grouped)
+            {
+                w.CloseBlock();
+                w.OpenBlock("finally");
+                w.WriteLine("System.Buffers.ArrayPool<int>.Shared.Return(kGroup);");
+                w.WriteLine("System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);");
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"System.Buffers.ArrayPool<{(staged[i].IsFloat ? "float" : "int")}>.Shared.Return(tb_{i});");
+                }
+                w.CloseBlock();
+            }
             w.CloseBlock();
             w.WriteLine();
+        }
+
+        /// <summary>The per-element formula lines in vector lanes, then the store of y at <paramref name="target"/>.</summary>
+        private void EmitVectorFormula(int lanes, List<(string Code, bool IsFloat)> staged, string target)
+        {
+            string vec = VectorType(lanes);
+            foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
+            {
+                _w.WriteLine($"{vec}<{LetType(l)}> vl_{l.Name} = {Vec(l.Value, lanes, staged)};");
+            }
+            var y = _spec.Result;
+            _w.WriteLine(y.Value.Period == TensorFormatSpec.ElementPeriod ? $"vl_y.CopyTo({target});" : $"{vec}.Create(l_y).CopyTo({target});");
+        }
+
+        // ---- the fast vector path -------------------------------------------------------------------------------
+
+        /// <summary>
+        /// The per-element arrays when every one can take the fast path: an integer bit-stream field whose storage
+        /// address and slot are affine in k (so the lane pattern of a chunk repeats from chunk to chunk); null otherwise.
+        /// </summary>
+        private List<TensorArraySpec>? FastArrays()
+        {
+            var list = new List<TensorArraySpec>();
+            foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Element))
+            {
+                var p = a.Placement;
+                var t = _spec.FindTensor(p.Tensor);
+                if (a.IsFloat || !p.HasSlot || t is null || t.Type.IsFloat())
+                {
+                    return null;
+                }
+                if (!p.Selectors.All(s => s is StreamSelector || IsAffineInK(s)))
+                {
+                    return null;
+                }
+                if (p.Interleave.Count > 0 ? !IsKFree(p.Slot!) : !IsAffineInK(p.Slot!))
+                {
+                    return null;
+                }
+                list.Add(a);
+            }
+            return list.Count == 0 ? null : list;
+        }
+
+        private bool IsKFree(ExprSpec e) => e switch
+        {
+            TensorName { Kind: TensorNameKind.Var } v => v.Name != "k",
+            TensorName { Kind: TensorNameKind.Index } x => IsKFree(_spec.Indices.First(s => s.Name == x.Name).Value),
+            Negate n => IsKFree(n.Operand),
+            Binary b => IsKFree(b.Left) && IsKFree(b.Right),
+            IntLiteral or TensorName => true,
+            _ => false,
+        };
+
+        private bool IsAffineInK(ExprSpec e) => IsKFree(e) || e switch
+        {
+            TensorName { Kind: TensorNameKind.Var } v => v.Name == "k",
+            TensorName { Kind: TensorNameKind.Index } x => IsAffineInK(_spec.Indices.First(s => s.Name == x.Name).Value),
+            Negate n => IsAffineInK(n.Operand),
+            Binary { Op: "+" or "-" } b => IsAffineInK(b.Left) && IsAffineInK(b.Right),
+            Binary { Op: "*" } b => (IsKFree(b.Left) && IsAffineInK(b.Right)) || (IsKFree(b.Right) && IsAffineInK(b.Left)),
+            _ => false,
+        };
+
+        /// <summary>
+        /// Per row: where lane j of chunk 0 reads array <paramref name="a"/> (byte offset from lane 0 and the multiplier
+        /// that puts its field at the top of the word), how far a chunk moves, and which load shape fits. Clears
+        /// <c>fast</c> when the placement does not repeat every chunk or a field straddles storage elements.
+        /// </summary>
+        private void EmitLanePlan(TensorArraySpec a, int lanes)
+        {
+            var w = _w;
+            var p = a.Placement;
+            var t = _spec.FindTensor(p.Tensor)!;
+            int eb = t.Type.Size() * 8;
+            string n = a.Name;
+            string addr = Address(t, p.Selectors.AsArray());
+            string slot = p.Interleave.Count > 0 ? $"KernelGenHelpers.InterleaveSlot({Idx(p.Slot!)}, Inverse_{a.Name})" : Idx(p.Slot!);
+            w.WriteLine($"int w_{n} = {Width(a)};");
+            w.WriteLine($"long pf0_{n}, pf1_{n}, ps0_{n}, ps1_{n};");
+            w.OpenBlock();
+            w.WriteLine("int v_k = 0;");
+            w.WriteLine("_ = v_k;");
+            w.WriteLine($"pf0_{n} = {addr};");
+            w.WriteLine($"ps0_{n} = {slot};");
+            w.CloseBlock();
+            w.OpenBlock();
+            w.WriteLine("int v_k = 1;");
+            w.WriteLine("_ = v_k;");
+            w.WriteLine($"pf1_{n} = {addr};");
+            w.WriteLine($"ps1_{n} = {slot};");
+            w.CloseBlock();
+            w.WriteLine($"long dbit_{n} = (ps1_{n} - ps0_{n}) * w_{n};");
+            w.WriteLine($"long base_{n} = 0, step_{n} = 0;");
+            w.WriteLine($"int mode_{n} = 2;");
+            w.OpenBlock($"if ({eb} % w_{n} != 0 || ps0_{n} < 0 || dbit_{n} < 0 || dbit_{n} * {lanes} % {eb} != 0)");
+            w.WriteLine("fast = false;");
+            w.CloseBlock();
+            w.OpenBlock("else");
+            w.WriteLine("bool same = true, contiguous = true;");
+            w.OpenBlock($"for (int j = 0; j < {lanes}; j++)");
+            w.WriteLine($"long bit = ps0_{n} * w_{n} + j * dbit_{n};");
+            w.WriteLine($"long at = pf0_{n} + j * (pf1_{n} - pf0_{n}) + bit / {eb} * {Stride(t, p)};");
+            w.OpenBlock("if (j == 0)");
+            w.WriteLine($"base_{n} = at;");
+            w.CloseBlock();
+            w.WriteLine($"lo_{n}[j] = checked((int)(at - base_{n}));");
+            w.WriteLine($"lm_{n}[j] = 1u << (32 - w_{n} - (int)(bit % {eb}));");
+            w.WriteLine($"same &= lo_{n}[j] == 0;");
+            w.WriteLine($"contiguous &= lo_{n}[j] == j * {t.Type.Size()};");
+            w.CloseBlock();
+            w.WriteLine($"step_{n} = {lanes} * (pf1_{n} - pf0_{n}) + dbit_{n} * {lanes} / {eb} * {Stride(t, p)};");
+            w.WriteLine($"mode_{n} = same ? 0 : contiguous ? 1 : 2;");
+            w.CloseBlock();
+        }
+
+        /// <summary>The group of every input (range-checked, as the scalar path would on its first row) and each chunk's shared group.</summary>
+        private void EmitGroupMap(int lanes)
+        {
+            var w = _w;
+            var g = _spec.Group!;
+            string vg = "v_" + g.Name;
+            void Fill(ExprSpec e)
+            {
+                // k / X (X free of k): counted up instead of divided.
+                if (e is Binary { Op: "/" } b && b.Left is TensorName { Kind: TensorNameKind.Var, Name: "k" } && IsKFree(b.Right))
+                {
+                    w.WriteLine($"long gsz = {Idx(b.Right)};");
+                    w.OpenBlock("if (gsz >= 1)");
+                    w.WriteLine($"int {vg} = 0;");
+                    w.WriteLine("long next = gsz;");
+                    w.OpenBlock("for (int v_k = 0; v_k < kCount; v_k++)");
+                    w.OpenBlock("if (v_k == next)");
+                    w.WriteLine($"{vg}++;");
+                    w.WriteLine("next += gsz;");
+                    w.CloseBlock();
+                    w.OpenBlock($"if ((ulong)(uint){vg} >= (ulong)groupCount)");
+                    w.WriteLine($"ThrowBadGroup(v_k, {vg}, groupCount);");
+                    w.CloseBlock();
+                    w.WriteLine($"kGroup[v_k] = {vg};");
+                    w.CloseBlock();
+                    w.CloseBlock();
+                    w.OpenBlock("else");
+                    FillDirect($"checked((int)({Idx(e)}))");
+                    w.CloseBlock();
+                }
+                else
+                {
+                    FillDirect($"checked((int)({Idx(e)}))");
+                }
+            }
+            void FillDirect(string expr)
+            {
+                w.OpenBlock("for (int v_k = 0; v_k < kCount; v_k++)");
+                w.WriteLine($"int {vg} = {expr};");
+                w.OpenBlock($"if ((ulong)(uint){vg} >= (ulong)groupCount)");
+                w.WriteLine($"ThrowBadGroup(v_k, {vg}, groupCount);");
+                w.CloseBlock();
+                w.WriteLine($"kGroup[v_k] = {vg};");
+                w.CloseBlock();
+            }
+            if (GroupTensor is { } t)
+            {
+                string read = ReadInt(t, Camel(t.Buffer), Address(t, new ExprSpec[] { new TensorName("k", TensorNameKind.Var) }));
+                if (g.Fallback is null)
+                {
+                    FillDirect(read);
+                }
+                else
+                {
+                    w.OpenBlock($"if (has_{t.Name})");
+                    FillDirect(read);
+                    w.CloseBlock();
+                    w.OpenBlock("else");
+                    Fill(g.Fallback);
+                    w.CloseBlock();
+                }
+            }
+            else
+            {
+                Fill(g.Primary);
+            }
+            string vec = VectorType(lanes);
+            w.OpenBlock("for (int c = 0; c < chunkCount; c++)");
+            w.WriteLine($"int first = kGroup[c * {lanes}];");
+            w.WriteLine($"chunkGroup[c] = {vec}.EqualsAll({vec}.Create((ReadOnlySpan<int>)kGroup.AsSpan(c * {lanes}, {lanes})), {vec}.Create(first)) ? first : -1;");
+            w.CloseBlock();
+        }
+
+        /// <summary>The fast chunk loop of one row (inside <c>if (fast)</c>): group tables, then loads, shifts, formula, store.</summary>
+        private void EmitFastRow(int lanes, List<TensorArraySpec> arrays, List<(string Code, bool IsFloat)> staged)
+        {
+            var w = _w;
+            string vec = VectorType(lanes);
+            bool grouped = _spec.Group is not null;
+            if (grouped)
+            {
+                string vg = "v_" + _spec.Group!.Name;
+                w.OpenBlock($"for (int {vg} = 0; {vg} < (int)groupCount; {vg}++)");
+                foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+                {
+                    w.WriteLine($"a_{a.Name} = {Read(a)};");
+                }
+                foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.GroupPeriod))
+                {
+                    w.WriteLine($"l_{l.Name} = {Val(l.Value)};");
+                }
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"tb_{i}[{vg}] = {staged[i].Code};");
+                }
+                w.CloseBlock();
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"{vec}<{(staged[i].IsFloat ? "float" : "int")}> vg_{i} = default;");
+                }
+                w.WriteLine("int chunkLast = -1;");
+            }
+            foreach (var a in arrays)
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor)!;
+                w.WriteLine($"ref byte rb_{a.Name} = ref MemoryMarshal.GetReference({Buffer(t)});");
+                w.WriteLine($"{vec}<uint> vm_{a.Name} = {vec}.Create((ReadOnlySpan<uint>)lm_{a.Name});");
+                w.WriteLine($"int sr_{a.Name} = 32 - w_{a.Name};");
+            }
+            w.WriteLine("ref float rowRef = ref MemoryMarshal.GetReference(row);");
+            w.OpenBlock("for (int c = 0; c < chunkCount; c++)");
+            w.WriteLine($"k0 = c * {lanes};");
+            if (grouped)
+            {
+                w.WriteLine("int cgv = chunkGroup[c];");
+                w.OpenBlock("if (cgv >= 0)");
+                w.OpenBlock("if (cgv != chunkLast)");
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"vg_{i} = {vec}.Create(tb_{i}[cgv]);");
+                }
+                w.WriteLine("chunkLast = cgv;");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.OpenBlock("else");
+                w.WriteLine("chunkLast = -1;");
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    string lanesList = string.Join(", ", Enumerable.Range(0, lanes).Select(j => $"tb_{i}[kGroup[k0 + {j}]]"));
+                    w.WriteLine($"vg_{i} = {vec}.Create({lanesList});");
+                }
+                w.CloseBlock();
+            }
+            foreach (var a in arrays)
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor)!;
+                string n = a.Name;
+                w.WriteLine($"nint at_{n} = (nint)(base_{n} + c * step_{n});");
+                w.WriteLine($"{vec}<uint> raw_{n};");
+                w.OpenBlock($"if (mode_{n} == 0)");
+                w.WriteLine($"raw_{n} = {vec}.Create({LoadElement(t, $"rb_{n}", $"at_{n}")});");
+                w.CloseBlock();
+                w.OpenBlock($"else if (mode_{n} == 1)");
+                w.WriteLine($"raw_{n} = {LoadContiguous(t, lanes, $"rb_{n}", $"at_{n}")};");
+                w.CloseBlock();
+                w.OpenBlock("else");
+                string perLane = string.Join(", ", Enumerable.Range(0, lanes).Select(j => LoadElement(t, $"rb_{n}", $"at_{n} + lo_{n}[{j}]")));
+                w.WriteLine($"raw_{n} = {vec}.Create({perLane});");
+                w.CloseBlock();
+                w.WriteLine(a.IsSigned
+                    ? $"{vec}<int> vq_{n} = {vec}.ShiftRightArithmetic((raw_{n} * vm_{n}).AsInt32(), sr_{n});"
+                    : $"{vec}<int> vq_{n} = {vec}.ShiftRightLogical(raw_{n} * vm_{n}, sr_{n}).AsInt32();");
+            }
+            var y = _spec.Result;
+            foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
+            {
+                w.WriteLine($"{vec}<{LetType(l)}> vl_{l.Name} = {Vec(l.Value, lanes, staged)};");
+            }
+            w.WriteLine(y.Value.Period == TensorFormatSpec.ElementPeriod ? "vl_y.StoreUnsafe(ref rowRef, (nuint)k0);" : $"{vec}.Create(l_y).StoreUnsafe(ref rowRef, (nuint)k0);");
+            w.CloseBlock();
+            w.WriteLine($"k0 = chunkCount * {lanes};");
+        }
+
+        /// <summary>One storage element at byte <paramref name="at"/>, zero-extended to uint (as ReadStream reads it).</summary>
+        private static string LoadElement(TensorSpec t, string reference, string at) => t.Type.Size() switch
+        {
+            1 => $"(uint)Unsafe.Add(ref {reference}, {at})",
+            2 => $"(uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref {reference}, {at}))",
+            _ => $"Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref {reference}, {at}))",
+        };
+
+        /// <summary><paramref name="lanes"/> consecutive storage elements from byte <paramref name="at"/>, zero-extended to uint lanes.</summary>
+        private static string LoadContiguous(TensorSpec t, int lanes, string reference, string at)
+        {
+            string vec = VectorType(lanes);
+            return t.Type.Size() switch
+            {
+                1 => $"KernelGenHelpers.WidenUnsigned{lanes}(KernelGenHelpers.Load{lanes}(ref {reference}, (int){at})).AsUInt32()",
+                2 => $"KernelGenHelpers.LoadWidenUInt16x{lanes}(ref Unsafe.Add(ref {reference}, {at}), 0)",
+                _ => $"{vec}.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref {reference}, {at})))",
+            };
         }
 
         /// <summary>Why the per-element formula cannot run in vector lanes (null when it can).</summary>

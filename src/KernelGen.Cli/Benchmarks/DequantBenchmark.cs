@@ -55,6 +55,9 @@ public static class DequantBenchmark
         }
 
         long cacheRows = Math.Min(rows, Math.Max(1, (1 << 20) / (RowLength * 4) * threads)); // 1 MiB of floats per thread
+        void Small(KernelGenDecodeRow decode) => decode(src.AsSpan(0, (int)Math.Min(src.Length, 4 * rowBytes)), dst.AsSpan(0, (int)Math.Min(dst.Length, 4L * RowLength)));
+        BenchTimer.WarmUp(() => Small(format.DecodeRowScalar));
+        BenchTimer.WarmUp(() => Small(simd));
         return new DequantResult(format.Name, elements, threads,
             ScalarGBps: Measure(format.DecodeRowScalar, rows),
             SimdGBps: Measure(simd, rows),

@@ -23,26 +23,36 @@ public static class BenchCommand
 
     private static Command CreateDequant(TextWriter stdout, TextWriter stderr)
     {
-        var format = new Option<string[]>("--format") { Description = "Format(s) to decode (Q4_0, Q4_K, ...); 'all' for every format.", Required = true, AllowMultipleArgumentsPerToken = true };
-        var elements = new Option<long>("--elements") { Description = "Elements decoded per call (rounded to rows of 4096).", DefaultValueFactory = _ => 4096L * 4096 };
+        var format = new Option<string[]>("--format") { Description = "Format(s) to decode: a GGUF block format (Q4_0, Q4_K, ...), 'all' for every block format, or a tensor-level layer (K = 4096 inputs x N = --elements/4096 outputs, random codes): " + string.Join(", ", TensorDequantBenchmark.Cases.Select(c => c.Name)) + "; 'GPTQ4' for every GPTQ4_* case, 'tensor' for all of them.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var elements = new Option<long>("--elements") { Description = "Elements decoded per call (rounded to rows of 4096; for tensor-level layers N = elements / 4096 outputs).", DefaultValueFactory = _ => 4096L * 4096 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 1 };
         var seconds = new Option<double>("--seconds") { Description = "Time budget per measurement.", DefaultValueFactory = _ => 0.5 };
         var json = new Option<bool>("--json") { Description = "One JSON object per format (JSON lines)." };
         var command = new Command("dequant", "Dequantization throughput, scalar vs SIMD, in GB/s of output floats.") { format, elements, threads, seconds, json };
         command.SetAction(parse => CliRunner.Run(stderr, cancellation =>
         {
-            var names = parse.GetValue(format)!.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
-            if (names.Contains("all", StringComparer.OrdinalIgnoreCase))
-                names = Dequantizer.Formats.Select(f => f.Name).Where(Quantizer.IsSupported).ToList();
-            foreach (string n in names)
-                if (!Dequantizer.IsSupported(n) || !Quantizer.IsSupported(n)) throw new CliUsageException($"unknown format '{n}'; known: {string.Join(", ", Quantizer.Formats)}");
+            var words = parse.GetValue(format)!.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+            var names = new List<string>();
+            foreach (string word in words)
+            {
+                if (string.Equals(word, "all", StringComparison.OrdinalIgnoreCase))
+                    names.AddRange(Dequantizer.Formats.Select(f => f.Name).Where(Quantizer.IsSupported));
+                else if (TensorDequantBenchmark.Expand(word).ToList() is { Count: > 0 } cases)
+                    names.AddRange(cases);
+                else if (Dequantizer.IsSupported(word) && Quantizer.IsSupported(word))
+                    names.Add(word);
+                else
+                    throw new CliUsageException($"unknown format '{word}'; known: {string.Join(", ", Quantizer.Formats)}, {string.Join(", ", TensorDequantBenchmark.Cases.Select(c => c.Name))}, GPTQ4, tensor, all");
+            }
             int t = Math.Max(1, parse.GetValue(threads));
             using var bandwidth = new MemoryBandwidth();
             var results = new List<DequantResult>();
             foreach (string n in names)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var r = DequantBenchmark.Run(n, parse.GetValue(elements), t, parse.GetValue(seconds), bandwidth);
+                var r = TensorDequantBenchmark.IsTensorCase(n)
+                    ? TensorDequantBenchmark.Run(n, parse.GetValue(elements), t, parse.GetValue(seconds), bandwidth)
+                    : DequantBenchmark.Run(n, parse.GetValue(elements), t, parse.GetValue(seconds), bandwidth);
                 results.Add(r);
                 if (parse.GetValue(json)) stdout.WriteLine(ToJson(r).ToJsonString());
             }

@@ -42,6 +42,8 @@ public static class DemoCommand
                 console.MarkupLine($"  {Markup.Escape(type),-6} {count,3} tensors  {InspectTableRenderer.Bytes(bytes),10}");
             console.WriteLine();
             DemoQuantization.Run(container, console);
+            console.WriteLine();
+            DemoConversion.Run(sample, work, console);
             return ExitCodes.Ok;
         }
         finally

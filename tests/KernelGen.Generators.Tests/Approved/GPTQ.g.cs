@@ -215,9 +215,13 @@ public static partial class GPTQCodec
     }
 
     /// <summary>
-    /// Decodes rows with Vector128 code (4 float lanes along k): codes and group values are gathered
-    /// per lane with the scalar path's own reads, then the per-element formula runs in vector lanes with exactly the
-    /// scalar operations; results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
+    /// Decodes rows with Vector128 code (4 float lanes along k). Fast path (per row, when the codes' bit
+    /// placement repeats every 4 inputs and no field straddles a storage element): each chunk of 4 codes is one
+    /// broadcast, contiguous or per-lane load of the storage elements at lane offsets computed once per row, and a
+    /// per-lane shift (multiply by a power of two, then one shift); per-group values come from per-row tables read with
+    /// the scalar path's own code and are broadcast while a chunk stays in one group. Otherwise codes and group values
+    /// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly
+    /// the scalar operations: results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
     /// </summary>
     public static void DecodeRowsV128(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
@@ -237,20 +241,207 @@ public static partial class GPTQCodec
         Span<int> st_q = stackalloc int[4];
         Span<float> sg_0 = stackalloc float[4];
         Span<int> sg_1 = stackalloc int[4];
-        for (int r = 0; r < rowCount; r++)
+        int chunkCount = kCount / 4;
+        Span<int> lo_q = stackalloc int[4];
+        Span<uint> lm_q = stackalloc uint[4];
+        int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));
+        int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));
+        float[] tb_0 = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)groupCount));
+        int[] tb_1 = System.Buffers.ArrayPool<int>.Shared.Rent(checked((int)groupCount));
+        try
         {
-            int v_n = firstOutRow + r;
-            Span<float> row = dst.Slice(r * kCount, kCount);
-            int lastGroup = -1;
-            int a_qz = 0;
-            float a_s = 0f;
-            int l_z = 0;
-            int k0 = 0;
-            for (; k0 <= kCount - 4; k0 += 4)
+            if (rowCount > 0)
             {
-                for (int j = 0; j < 4; j++)
+                if (has_g_idx)
                 {
-                    int v_k = k0 + j;
+                    for (int v_k = 0; v_k < kCount; v_k++)
+                    {
+                        int v_g = BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L))));
+                        if ((ulong)(uint)v_g >= (ulong)groupCount)
+                        {
+                            ThrowBadGroup(v_k, v_g, groupCount);
+                        }
+                        kGroup[v_k] = v_g;
+                    }
+                }
+                else
+                {
+                    long gsz = p_group_size;
+                    if (gsz >= 1)
+                    {
+                        int v_g = 0;
+                        long next = gsz;
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            if (v_k == next)
+                            {
+                                v_g++;
+                                next += gsz;
+                            }
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                    else
+                    {
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            int v_g = checked((int)(((long)v_k / p_group_size)));
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                }
+                for (int c = 0; c < chunkCount; c++)
+                {
+                    int first = kGroup[c * 4];
+                    chunkGroup[c] = Vector128.EqualsAll(Vector128.Create((ReadOnlySpan<int>)kGroup.AsSpan(c * 4, 4)), Vector128.Create(first)) ? first : -1;
+                }
+            }
+            for (int r = 0; r < rowCount; r++)
+            {
+                int v_n = firstOutRow + r;
+                Span<float> row = dst.Slice(r * kCount, kCount);
+                int lastGroup = -1;
+                int a_qz = 0;
+                float a_s = 0f;
+                int l_z = 0;
+                int k0 = 0;
+                bool fast = true;
+                int w_q = p_bits;
+                long pf0_q, pf1_q, ps0_q, ps1_q;
+                {
+                    int v_k = 0;
+                    _ = v_k;
+                    pf0_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps0_q = (long)v_k;
+                }
+                {
+                    int v_k = 1;
+                    _ = v_k;
+                    pf1_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps1_q = (long)v_k;
+                }
+                long dbit_q = (ps1_q - ps0_q) * w_q;
+                long base_q = 0, step_q = 0;
+                int mode_q = 2;
+                if (32 % w_q != 0 || ps0_q < 0 || dbit_q < 0 || dbit_q * 4 % 32 != 0)
+                {
+                    fast = false;
+                }
+                else
+                {
+                    bool same = true, contiguous = true;
+                    for (int j = 0; j < 4; j++)
+                    {
+                        long bit = ps0_q * w_q + j * dbit_q;
+                        long at = pf0_q + j * (pf1_q - pf0_q) + bit / 32 * t_qweight_c * 4L;
+                        if (j == 0)
+                        {
+                            base_q = at;
+                        }
+                        lo_q[j] = checked((int)(at - base_q));
+                        lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
+                        same &= lo_q[j] == 0;
+                        contiguous &= lo_q[j] == j * 4;
+                    }
+                    step_q = 4 * (pf1_q - pf0_q) + dbit_q * 4 / 32 * t_qweight_c * 4L;
+                    mode_q = same ? 0 : contiguous ? 1 : 2;
+                }
+                if (fast)
+                {
+                    for (int v_g = 0; v_g < (int)groupCount; v_g++)
+                    {
+                        a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                        a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                        l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                        tb_0[v_g] = a_s;
+                        tb_1[v_g] = l_z;
+                    }
+                    Vector128<float> vg_0 = default;
+                    Vector128<int> vg_1 = default;
+                    int chunkLast = -1;
+                    ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+                    Vector128<uint> vm_q = Vector128.Create((ReadOnlySpan<uint>)lm_q);
+                    int sr_q = 32 - w_q;
+                    ref float rowRef = ref MemoryMarshal.GetReference(row);
+                    for (int c = 0; c < chunkCount; c++)
+                    {
+                        k0 = c * 4;
+                        int cgv = chunkGroup[c];
+                        if (cgv >= 0)
+                        {
+                            if (cgv != chunkLast)
+                            {
+                                vg_0 = Vector128.Create(tb_0[cgv]);
+                                vg_1 = Vector128.Create(tb_1[cgv]);
+                                chunkLast = cgv;
+                            }
+                        }
+                        else
+                        {
+                            chunkLast = -1;
+                            vg_0 = Vector128.Create(tb_0[kGroup[k0 + 0]], tb_0[kGroup[k0 + 1]], tb_0[kGroup[k0 + 2]], tb_0[kGroup[k0 + 3]]);
+                            vg_1 = Vector128.Create(tb_1[kGroup[k0 + 0]], tb_1[kGroup[k0 + 1]], tb_1[kGroup[k0 + 2]], tb_1[kGroup[k0 + 3]]);
+                        }
+                        nint at_q = (nint)(base_q + c * step_q);
+                        Vector128<uint> raw_q;
+                        if (mode_q == 0)
+                        {
+                            raw_q = Vector128.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else if (mode_q == 1)
+                        {
+                            raw_q = Vector128.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else
+                        {
+                            raw_q = Vector128.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[0])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[1])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[2])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[3])));
+                        }
+                        Vector128<int> vq_q = Vector128.ShiftRightLogical(raw_q * vm_q, sr_q).AsInt32();
+                        Vector128<float> vl_y = (vg_0 * Vector128.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.StoreUnsafe(ref rowRef, (nuint)k0);
+                    }
+                    k0 = chunkCount * 4;
+                }
+                else
+                {
+                    for (; k0 <= kCount - 4; k0 += 4)
+                    {
+                        for (int j = 0; j < 4; j++)
+                        {
+                            int v_k = k0 + j;
+                            int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
+                            if (v_g != lastGroup)
+                            {
+                                if ((ulong)(uint)v_g >= (ulong)groupCount)
+                                {
+                                    ThrowBadGroup(v_k, v_g, groupCount);
+                                }
+                                a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                                a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                                l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                                lastGroup = v_g;
+                            }
+                            st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                            sg_0[j] = a_s;
+                            sg_1[j] = l_z;
+                        }
+                        Vector128<int> vq_q = Vector128.Create((ReadOnlySpan<int>)st_q);
+                        Vector128<float> vg_0 = Vector128.Create((ReadOnlySpan<float>)sg_0);
+                        Vector128<int> vg_1 = Vector128.Create((ReadOnlySpan<int>)sg_1);
+                        Vector128<float> vl_y = (vg_0 * Vector128.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.CopyTo(row.Slice(k0));
+                    }
+                }
+                for (int v_k = k0; v_k < kCount; v_k++)
+                {
                     int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
                     if (v_g != lastGroup)
                     {
@@ -263,41 +454,29 @@ public static partial class GPTQCodec
                         l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
                         lastGroup = v_g;
                     }
-                    st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                    sg_0[j] = a_s;
-                    sg_1[j] = l_z;
+                    int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                    float l_y = (a_s * (float)((a_q - l_z)));
+                    row[v_k] = l_y;
                 }
-                Vector128<int> vq_q = Vector128.Create((ReadOnlySpan<int>)st_q);
-                Vector128<float> vg_0 = Vector128.Create((ReadOnlySpan<float>)sg_0);
-                Vector128<int> vg_1 = Vector128.Create((ReadOnlySpan<int>)sg_1);
-                Vector128<float> vl_y = (vg_0 * Vector128.ConvertToSingle((vq_q - vg_1)));
-                vl_y.CopyTo(row.Slice(k0));
             }
-            for (int v_k = k0; v_k < kCount; v_k++)
-            {
-                int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
-                if (v_g != lastGroup)
-                {
-                    if ((ulong)(uint)v_g >= (ulong)groupCount)
-                    {
-                        ThrowBadGroup(v_k, v_g, groupCount);
-                    }
-                    a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
-                    a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
-                    l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
-                    lastGroup = v_g;
-                }
-                int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                float l_y = (a_s * (float)((a_q - l_z)));
-                row[v_k] = l_y;
-            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(kGroup);
+            System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);
+            System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
+            System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
         }
     }
 
     /// <summary>
-    /// Decodes rows with Vector256 code (8 float lanes along k): codes and group values are gathered
-    /// per lane with the scalar path's own reads, then the per-element formula runs in vector lanes with exactly the
-    /// scalar operations; results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
+    /// Decodes rows with Vector256 code (8 float lanes along k). Fast path (per row, when the codes' bit
+    /// placement repeats every 8 inputs and no field straddles a storage element): each chunk of 8 codes is one
+    /// broadcast, contiguous or per-lane load of the storage elements at lane offsets computed once per row, and a
+    /// per-lane shift (multiply by a power of two, then one shift); per-group values come from per-row tables read with
+    /// the scalar path's own code and are broadcast while a chunk stays in one group. Otherwise codes and group values
+    /// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly
+    /// the scalar operations: results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
     /// </summary>
     public static void DecodeRowsV256(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
@@ -317,20 +496,207 @@ public static partial class GPTQCodec
         Span<int> st_q = stackalloc int[8];
         Span<float> sg_0 = stackalloc float[8];
         Span<int> sg_1 = stackalloc int[8];
-        for (int r = 0; r < rowCount; r++)
+        int chunkCount = kCount / 8;
+        Span<int> lo_q = stackalloc int[8];
+        Span<uint> lm_q = stackalloc uint[8];
+        int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));
+        int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));
+        float[] tb_0 = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)groupCount));
+        int[] tb_1 = System.Buffers.ArrayPool<int>.Shared.Rent(checked((int)groupCount));
+        try
         {
-            int v_n = firstOutRow + r;
-            Span<float> row = dst.Slice(r * kCount, kCount);
-            int lastGroup = -1;
-            int a_qz = 0;
-            float a_s = 0f;
-            int l_z = 0;
-            int k0 = 0;
-            for (; k0 <= kCount - 8; k0 += 8)
+            if (rowCount > 0)
             {
-                for (int j = 0; j < 8; j++)
+                if (has_g_idx)
                 {
-                    int v_k = k0 + j;
+                    for (int v_k = 0; v_k < kCount; v_k++)
+                    {
+                        int v_g = BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L))));
+                        if ((ulong)(uint)v_g >= (ulong)groupCount)
+                        {
+                            ThrowBadGroup(v_k, v_g, groupCount);
+                        }
+                        kGroup[v_k] = v_g;
+                    }
+                }
+                else
+                {
+                    long gsz = p_group_size;
+                    if (gsz >= 1)
+                    {
+                        int v_g = 0;
+                        long next = gsz;
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            if (v_k == next)
+                            {
+                                v_g++;
+                                next += gsz;
+                            }
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                    else
+                    {
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            int v_g = checked((int)(((long)v_k / p_group_size)));
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                }
+                for (int c = 0; c < chunkCount; c++)
+                {
+                    int first = kGroup[c * 8];
+                    chunkGroup[c] = Vector256.EqualsAll(Vector256.Create((ReadOnlySpan<int>)kGroup.AsSpan(c * 8, 8)), Vector256.Create(first)) ? first : -1;
+                }
+            }
+            for (int r = 0; r < rowCount; r++)
+            {
+                int v_n = firstOutRow + r;
+                Span<float> row = dst.Slice(r * kCount, kCount);
+                int lastGroup = -1;
+                int a_qz = 0;
+                float a_s = 0f;
+                int l_z = 0;
+                int k0 = 0;
+                bool fast = true;
+                int w_q = p_bits;
+                long pf0_q, pf1_q, ps0_q, ps1_q;
+                {
+                    int v_k = 0;
+                    _ = v_k;
+                    pf0_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps0_q = (long)v_k;
+                }
+                {
+                    int v_k = 1;
+                    _ = v_k;
+                    pf1_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps1_q = (long)v_k;
+                }
+                long dbit_q = (ps1_q - ps0_q) * w_q;
+                long base_q = 0, step_q = 0;
+                int mode_q = 2;
+                if (32 % w_q != 0 || ps0_q < 0 || dbit_q < 0 || dbit_q * 8 % 32 != 0)
+                {
+                    fast = false;
+                }
+                else
+                {
+                    bool same = true, contiguous = true;
+                    for (int j = 0; j < 8; j++)
+                    {
+                        long bit = ps0_q * w_q + j * dbit_q;
+                        long at = pf0_q + j * (pf1_q - pf0_q) + bit / 32 * t_qweight_c * 4L;
+                        if (j == 0)
+                        {
+                            base_q = at;
+                        }
+                        lo_q[j] = checked((int)(at - base_q));
+                        lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
+                        same &= lo_q[j] == 0;
+                        contiguous &= lo_q[j] == j * 4;
+                    }
+                    step_q = 8 * (pf1_q - pf0_q) + dbit_q * 8 / 32 * t_qweight_c * 4L;
+                    mode_q = same ? 0 : contiguous ? 1 : 2;
+                }
+                if (fast)
+                {
+                    for (int v_g = 0; v_g < (int)groupCount; v_g++)
+                    {
+                        a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                        a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                        l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                        tb_0[v_g] = a_s;
+                        tb_1[v_g] = l_z;
+                    }
+                    Vector256<float> vg_0 = default;
+                    Vector256<int> vg_1 = default;
+                    int chunkLast = -1;
+                    ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+                    Vector256<uint> vm_q = Vector256.Create((ReadOnlySpan<uint>)lm_q);
+                    int sr_q = 32 - w_q;
+                    ref float rowRef = ref MemoryMarshal.GetReference(row);
+                    for (int c = 0; c < chunkCount; c++)
+                    {
+                        k0 = c * 8;
+                        int cgv = chunkGroup[c];
+                        if (cgv >= 0)
+                        {
+                            if (cgv != chunkLast)
+                            {
+                                vg_0 = Vector256.Create(tb_0[cgv]);
+                                vg_1 = Vector256.Create(tb_1[cgv]);
+                                chunkLast = cgv;
+                            }
+                        }
+                        else
+                        {
+                            chunkLast = -1;
+                            vg_0 = Vector256.Create(tb_0[kGroup[k0 + 0]], tb_0[kGroup[k0 + 1]], tb_0[kGroup[k0 + 2]], tb_0[kGroup[k0 + 3]], tb_0[kGroup[k0 + 4]], tb_0[kGroup[k0 + 5]], tb_0[kGroup[k0 + 6]], tb_0[kGroup[k0 + 7]]);
+                            vg_1 = Vector256.Create(tb_1[kGroup[k0 + 0]], tb_1[kGroup[k0 + 1]], tb_1[kGroup[k0 + 2]], tb_1[kGroup[k0 + 3]], tb_1[kGroup[k0 + 4]], tb_1[kGroup[k0 + 5]], tb_1[kGroup[k0 + 6]], tb_1[kGroup[k0 + 7]]);
+                        }
+                        nint at_q = (nint)(base_q + c * step_q);
+                        Vector256<uint> raw_q;
+                        if (mode_q == 0)
+                        {
+                            raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else if (mode_q == 1)
+                        {
+                            raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else
+                        {
+                            raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[0])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[1])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[2])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[3])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[4])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[5])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[6])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[7])));
+                        }
+                        Vector256<int> vq_q = Vector256.ShiftRightLogical(raw_q * vm_q, sr_q).AsInt32();
+                        Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.StoreUnsafe(ref rowRef, (nuint)k0);
+                    }
+                    k0 = chunkCount * 8;
+                }
+                else
+                {
+                    for (; k0 <= kCount - 8; k0 += 8)
+                    {
+                        for (int j = 0; j < 8; j++)
+                        {
+                            int v_k = k0 + j;
+                            int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
+                            if (v_g != lastGroup)
+                            {
+                                if ((ulong)(uint)v_g >= (ulong)groupCount)
+                                {
+                                    ThrowBadGroup(v_k, v_g, groupCount);
+                                }
+                                a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                                a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                                l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                                lastGroup = v_g;
+                            }
+                            st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                            sg_0[j] = a_s;
+                            sg_1[j] = l_z;
+                        }
+                        Vector256<int> vq_q = Vector256.Create((ReadOnlySpan<int>)st_q);
+                        Vector256<float> vg_0 = Vector256.Create((ReadOnlySpan<float>)sg_0);
+                        Vector256<int> vg_1 = Vector256.Create((ReadOnlySpan<int>)sg_1);
+                        Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.CopyTo(row.Slice(k0));
+                    }
+                }
+                for (int v_k = k0; v_k < kCount; v_k++)
+                {
                     int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
                     if (v_g != lastGroup)
                     {
@@ -343,41 +709,29 @@ public static partial class GPTQCodec
                         l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
                         lastGroup = v_g;
                     }
-                    st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                    sg_0[j] = a_s;
-                    sg_1[j] = l_z;
+                    int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                    float l_y = (a_s * (float)((a_q - l_z)));
+                    row[v_k] = l_y;
                 }
-                Vector256<int> vq_q = Vector256.Create((ReadOnlySpan<int>)st_q);
-                Vector256<float> vg_0 = Vector256.Create((ReadOnlySpan<float>)sg_0);
-                Vector256<int> vg_1 = Vector256.Create((ReadOnlySpan<int>)sg_1);
-                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
-                vl_y.CopyTo(row.Slice(k0));
             }
-            for (int v_k = k0; v_k < kCount; v_k++)
-            {
-                int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
-                if (v_g != lastGroup)
-                {
-                    if ((ulong)(uint)v_g >= (ulong)groupCount)
-                    {
-                        ThrowBadGroup(v_k, v_g, groupCount);
-                    }
-                    a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
-                    a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
-                    l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
-                    lastGroup = v_g;
-                }
-                int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                float l_y = (a_s * (float)((a_q - l_z)));
-                row[v_k] = l_y;
-            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(kGroup);
+            System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);
+            System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
+            System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
         }
     }
 
     /// <summary>
-    /// Decodes rows with Vector512 code (16 float lanes along k): codes and group values are gathered
-    /// per lane with the scalar path's own reads, then the per-element formula runs in vector lanes with exactly the
-    /// scalar operations; results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
+    /// Decodes rows with Vector512 code (16 float lanes along k). Fast path (per row, when the codes' bit
+    /// placement repeats every 16 inputs and no field straddles a storage element): each chunk of 16 codes is one
+    /// broadcast, contiguous or per-lane load of the storage elements at lane offsets computed once per row, and a
+    /// per-lane shift (multiply by a power of two, then one shift); per-group values come from per-row tables read with
+    /// the scalar path's own code and are broadcast while a chunk stays in one group. Otherwise codes and group values
+    /// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly
+    /// the scalar operations: results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
     /// </summary>
     public static void DecodeRowsV512(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
@@ -397,20 +751,207 @@ public static partial class GPTQCodec
         Span<int> st_q = stackalloc int[16];
         Span<float> sg_0 = stackalloc float[16];
         Span<int> sg_1 = stackalloc int[16];
-        for (int r = 0; r < rowCount; r++)
+        int chunkCount = kCount / 16;
+        Span<int> lo_q = stackalloc int[16];
+        Span<uint> lm_q = stackalloc uint[16];
+        int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));
+        int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));
+        float[] tb_0 = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)groupCount));
+        int[] tb_1 = System.Buffers.ArrayPool<int>.Shared.Rent(checked((int)groupCount));
+        try
         {
-            int v_n = firstOutRow + r;
-            Span<float> row = dst.Slice(r * kCount, kCount);
-            int lastGroup = -1;
-            int a_qz = 0;
-            float a_s = 0f;
-            int l_z = 0;
-            int k0 = 0;
-            for (; k0 <= kCount - 16; k0 += 16)
+            if (rowCount > 0)
             {
-                for (int j = 0; j < 16; j++)
+                if (has_g_idx)
                 {
-                    int v_k = k0 + j;
+                    for (int v_k = 0; v_k < kCount; v_k++)
+                    {
+                        int v_g = BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L))));
+                        if ((ulong)(uint)v_g >= (ulong)groupCount)
+                        {
+                            ThrowBadGroup(v_k, v_g, groupCount);
+                        }
+                        kGroup[v_k] = v_g;
+                    }
+                }
+                else
+                {
+                    long gsz = p_group_size;
+                    if (gsz >= 1)
+                    {
+                        int v_g = 0;
+                        long next = gsz;
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            if (v_k == next)
+                            {
+                                v_g++;
+                                next += gsz;
+                            }
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                    else
+                    {
+                        for (int v_k = 0; v_k < kCount; v_k++)
+                        {
+                            int v_g = checked((int)(((long)v_k / p_group_size)));
+                            if ((ulong)(uint)v_g >= (ulong)groupCount)
+                            {
+                                ThrowBadGroup(v_k, v_g, groupCount);
+                            }
+                            kGroup[v_k] = v_g;
+                        }
+                    }
+                }
+                for (int c = 0; c < chunkCount; c++)
+                {
+                    int first = kGroup[c * 16];
+                    chunkGroup[c] = Vector512.EqualsAll(Vector512.Create((ReadOnlySpan<int>)kGroup.AsSpan(c * 16, 16)), Vector512.Create(first)) ? first : -1;
+                }
+            }
+            for (int r = 0; r < rowCount; r++)
+            {
+                int v_n = firstOutRow + r;
+                Span<float> row = dst.Slice(r * kCount, kCount);
+                int lastGroup = -1;
+                int a_qz = 0;
+                float a_s = 0f;
+                int l_z = 0;
+                int k0 = 0;
+                bool fast = true;
+                int w_q = p_bits;
+                long pf0_q, pf1_q, ps0_q, ps1_q;
+                {
+                    int v_k = 0;
+                    _ = v_k;
+                    pf0_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps0_q = (long)v_k;
+                }
+                {
+                    int v_k = 1;
+                    _ = v_k;
+                    pf1_q = (0L * t_qweight_c + (long)v_n) * 4L;
+                    ps1_q = (long)v_k;
+                }
+                long dbit_q = (ps1_q - ps0_q) * w_q;
+                long base_q = 0, step_q = 0;
+                int mode_q = 2;
+                if (32 % w_q != 0 || ps0_q < 0 || dbit_q < 0 || dbit_q * 16 % 32 != 0)
+                {
+                    fast = false;
+                }
+                else
+                {
+                    bool same = true, contiguous = true;
+                    for (int j = 0; j < 16; j++)
+                    {
+                        long bit = ps0_q * w_q + j * dbit_q;
+                        long at = pf0_q + j * (pf1_q - pf0_q) + bit / 32 * t_qweight_c * 4L;
+                        if (j == 0)
+                        {
+                            base_q = at;
+                        }
+                        lo_q[j] = checked((int)(at - base_q));
+                        lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
+                        same &= lo_q[j] == 0;
+                        contiguous &= lo_q[j] == j * 4;
+                    }
+                    step_q = 16 * (pf1_q - pf0_q) + dbit_q * 16 / 32 * t_qweight_c * 4L;
+                    mode_q = same ? 0 : contiguous ? 1 : 2;
+                }
+                if (fast)
+                {
+                    for (int v_g = 0; v_g < (int)groupCount; v_g++)
+                    {
+                        a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                        a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                        l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                        tb_0[v_g] = a_s;
+                        tb_1[v_g] = l_z;
+                    }
+                    Vector512<float> vg_0 = default;
+                    Vector512<int> vg_1 = default;
+                    int chunkLast = -1;
+                    ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+                    Vector512<uint> vm_q = Vector512.Create((ReadOnlySpan<uint>)lm_q);
+                    int sr_q = 32 - w_q;
+                    ref float rowRef = ref MemoryMarshal.GetReference(row);
+                    for (int c = 0; c < chunkCount; c++)
+                    {
+                        k0 = c * 16;
+                        int cgv = chunkGroup[c];
+                        if (cgv >= 0)
+                        {
+                            if (cgv != chunkLast)
+                            {
+                                vg_0 = Vector512.Create(tb_0[cgv]);
+                                vg_1 = Vector512.Create(tb_1[cgv]);
+                                chunkLast = cgv;
+                            }
+                        }
+                        else
+                        {
+                            chunkLast = -1;
+                            vg_0 = Vector512.Create(tb_0[kGroup[k0 + 0]], tb_0[kGroup[k0 + 1]], tb_0[kGroup[k0 + 2]], tb_0[kGroup[k0 + 3]], tb_0[kGroup[k0 + 4]], tb_0[kGroup[k0 + 5]], tb_0[kGroup[k0 + 6]], tb_0[kGroup[k0 + 7]], tb_0[kGroup[k0 + 8]], tb_0[kGroup[k0 + 9]], tb_0[kGroup[k0 + 10]], tb_0[kGroup[k0 + 11]], tb_0[kGroup[k0 + 12]], tb_0[kGroup[k0 + 13]], tb_0[kGroup[k0 + 14]], tb_0[kGroup[k0 + 15]]);
+                            vg_1 = Vector512.Create(tb_1[kGroup[k0 + 0]], tb_1[kGroup[k0 + 1]], tb_1[kGroup[k0 + 2]], tb_1[kGroup[k0 + 3]], tb_1[kGroup[k0 + 4]], tb_1[kGroup[k0 + 5]], tb_1[kGroup[k0 + 6]], tb_1[kGroup[k0 + 7]], tb_1[kGroup[k0 + 8]], tb_1[kGroup[k0 + 9]], tb_1[kGroup[k0 + 10]], tb_1[kGroup[k0 + 11]], tb_1[kGroup[k0 + 12]], tb_1[kGroup[k0 + 13]], tb_1[kGroup[k0 + 14]], tb_1[kGroup[k0 + 15]]);
+                        }
+                        nint at_q = (nint)(base_q + c * step_q);
+                        Vector512<uint> raw_q;
+                        if (mode_q == 0)
+                        {
+                            raw_q = Vector512.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else if (mode_q == 1)
+                        {
+                            raw_q = Vector512.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else
+                        {
+                            raw_q = Vector512.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[0])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[1])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[2])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[3])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[4])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[5])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[6])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[7])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[8])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[9])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[10])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[11])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[12])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[13])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[14])), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, at_q + lo_q[15])));
+                        }
+                        Vector512<int> vq_q = Vector512.ShiftRightLogical(raw_q * vm_q, sr_q).AsInt32();
+                        Vector512<float> vl_y = (vg_0 * Vector512.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.StoreUnsafe(ref rowRef, (nuint)k0);
+                    }
+                    k0 = chunkCount * 16;
+                }
+                else
+                {
+                    for (; k0 <= kCount - 16; k0 += 16)
+                    {
+                        for (int j = 0; j < 16; j++)
+                        {
+                            int v_k = k0 + j;
+                            int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
+                            if (v_g != lastGroup)
+                            {
+                                if ((ulong)(uint)v_g >= (ulong)groupCount)
+                                {
+                                    ThrowBadGroup(v_k, v_g, groupCount);
+                                }
+                                a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                                a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                                l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                                lastGroup = v_g;
+                            }
+                            st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                            sg_0[j] = a_s;
+                            sg_1[j] = l_z;
+                        }
+                        Vector512<int> vq_q = Vector512.Create((ReadOnlySpan<int>)st_q);
+                        Vector512<float> vg_0 = Vector512.Create((ReadOnlySpan<float>)sg_0);
+                        Vector512<int> vg_1 = Vector512.Create((ReadOnlySpan<int>)sg_1);
+                        Vector512<float> vl_y = (vg_0 * Vector512.ConvertToSingle((vq_q - vg_1)));
+                        vl_y.CopyTo(row.Slice(k0));
+                    }
+                }
+                for (int v_k = k0; v_k < kCount; v_k++)
+                {
                     int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
                     if (v_g != lastGroup)
                     {
@@ -423,34 +964,18 @@ public static partial class GPTQCodec
                         l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
                         lastGroup = v_g;
                     }
-                    st_q[j] = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                    sg_0[j] = a_s;
-                    sg_1[j] = l_z;
+                    int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                    float l_y = (a_s * (float)((a_q - l_z)));
+                    row[v_k] = l_y;
                 }
-                Vector512<int> vq_q = Vector512.Create((ReadOnlySpan<int>)st_q);
-                Vector512<float> vg_0 = Vector512.Create((ReadOnlySpan<float>)sg_0);
-                Vector512<int> vg_1 = Vector512.Create((ReadOnlySpan<int>)sg_1);
-                Vector512<float> vl_y = (vg_0 * Vector512.ConvertToSingle((vq_q - vg_1)));
-                vl_y.CopyTo(row.Slice(k0));
             }
-            for (int v_k = k0; v_k < kCount; v_k++)
-            {
-                int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
-                if (v_g != lastGroup)
-                {
-                    if ((ulong)(uint)v_g >= (ulong)groupCount)
-                    {
-                        ThrowBadGroup(v_k, v_g, groupCount);
-                    }
-                    a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
-                    a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
-                    l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
-                    lastGroup = v_g;
-                }
-                int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
-                float l_y = (a_s * (float)((a_q - l_z)));
-                row[v_k] = l_y;
-            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(kGroup);
+            System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);
+            System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
+            System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
         }
     }
 
