@@ -18,6 +18,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Measure kernel throughput against this machine's memory bandwidth.");
         bench.Subcommands.Add(CreateDequant(stdout, stderr));
+        bench.Subcommands.Add(CreateConvert(stdout, stderr));
         return bench;
     }
 
@@ -57,6 +58,40 @@ public static class BenchCommand
                 if (parse.GetValue(json)) stdout.WriteLine(ToJson(r).ToJsonString());
             }
             if (!parse.GetValue(json)) Render(results, Consoles.For(stdout));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command CreateConvert(TextWriter stdout, TextWriter stderr)
+    {
+        var size = new Option<double>("--gigabytes") { Description = "Size of the synthetic F16 input model.", DefaultValueFactory = _ => 2.0 };
+        var type = new Option<string>("--type") { Description = "Target type.", DefaultValueFactory = _ => "Q4_K_M" };
+        var threads = new Option<int>("--threads") { Description = "Quantization threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var folder = new Option<string?>("--dir") { Description = "Where the synthetic files go (deleted afterwards); the system temp folder by default." };
+        var json = new Option<bool>("--json") { Description = "One JSON object." };
+        var command = new Command("convert", "Convert a synthetic multi-GB model: time, throughput and peak memory.") { size, type, threads, folder, json };
+        command.SetAction(parse => CliRunner.Run(stderr, _ =>
+        {
+            var dir = Directory.CreateTempSubdirectory("kernelgen-bench-").FullName;
+            if (parse.GetValue(folder) is string custom) { Directory.Delete(dir); dir = Directory.CreateDirectory(Path.Combine(custom, Path.GetFileName(dir))).FullName; }
+            try
+            {
+                var r = ConvertBenchmark.Run(dir, parse.GetValue(size), parse.GetValue(type)!, Math.Max(1, parse.GetValue(threads)));
+                var o = new JsonObject
+                {
+                    ["type"] = r.Type, ["input_bytes"] = r.InputBytes, ["output_bytes"] = r.OutputBytes, ["parameters"] = r.Parameters,
+                    ["threads"] = parse.GetValue(threads), ["write_input_seconds"] = Math.Round(r.WriteInputSeconds, 2), ["convert_seconds"] = Math.Round(r.ConvertSeconds, 2),
+                    ["input_gb_per_s"] = Math.Round(r.InputGBps, 3), ["parameters_per_s"] = Math.Round(r.ParametersPerSecond),
+                    ["peak_rss_bytes"] = r.PeakResidentBytes, ["peak_anonymous_rss_bytes"] = r.PeakAnonymousBytes,
+                    ["largest_tensor_bytes"] = r.LargestTensorBytes,
+                };
+                stdout.WriteLine(parse.GetValue(json) ? o.ToJsonString() : o.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
             return ExitCodes.Ok;
         }));
         return command;

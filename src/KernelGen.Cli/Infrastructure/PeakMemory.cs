@@ -22,6 +22,48 @@ public static class PeakMemory
         return null;
     }
 
+    /// <summary>
+    /// Anonymous resident memory (heap, buffers) now, in bytes: RSS without the file-backed pages of memory-mapped
+    /// inputs, which the kernel can drop at any time (Linux: RssAnon).
+    /// </summary>
+    public static long? AnonymousResidentBytes() => StatusKilobytes("RssAnon:") is long kb ? kb * 1024 : null;
+
+    private static long? StatusKilobytes(string field)
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return null;
+        foreach (string line in File.ReadLines(status))
+        {
+            if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return parts.Length >= 2 && long.TryParse(parts[1], out long kb) ? kb : null;
+        }
+        return null;
+    }
+
+    /// <summary>Samples <see cref="AnonymousResidentBytes"/> every few milliseconds while <paramref name="work"/> runs; returns the peak.</summary>
+    public static long? PeakAnonymousDuring(Action work)
+    {
+        long peak = AnonymousResidentBytes() ?? -1;
+        using var done = new ManualResetEventSlim();
+        var sampler = new Thread(() =>
+        {
+            while (!done.Wait(10))
+                if (AnonymousResidentBytes() is long now && now > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, now);
+        }) { IsBackground = true };
+        sampler.Start();
+        try
+        {
+            work();
+        }
+        finally
+        {
+            done.Set();
+            sampler.Join();
+        }
+        return peak < 0 ? null : peak;
+    }
+
     public static void ReportIfRequested(TextWriter stderr)
     {
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) != "1") return;

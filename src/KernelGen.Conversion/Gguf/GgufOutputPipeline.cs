@@ -64,28 +64,49 @@ public sealed class GgufOutputPipeline
         string target = t.TargetType.ToString();
         long rowBytes = t.Bytes / Math.Max(1, tensor.RowCount);
         // Slabs of rows keep memory bounded for huge tensors; rows within a slab are split between the threads.
-        int slabRows = (int)Math.Clamp((64L << 20) / Math.Max(1, rowBytes + 4 * tensor.RowLength), 1, Math.Max(1, tensor.RowCount));
+        int slabRows = (int)Math.Clamp((32L << 20) / Math.Max(1, rowBytes + 8 * tensor.RowLength), 1, Math.Max(1, tensor.RowCount));
         var buffer = new byte[slabRows * rowBytes];
         var error = new TensorErrorAccumulator();
-        for (long first = 0; first < tensor.RowCount; first += slabRows)
+        int workers = (int)Math.Clamp(Threads, 1, Math.Min(slabRows, Math.Max(1, tensor.RowCount)));
+        int perWorker = (slabRows + workers - 1) / workers;
+        // One pair of float buffers per worker for the whole tensor: reused slab after slab, so the heap stays at
+        // a few slabs whatever the tensor size (no large-object churn for the GC to lag behind).
+        var floats = new float[workers][];
+        var decoded = new float[workers][];
+        for (int w = 0; w < workers; w++)
         {
-            cancellation.ThrowIfCancellationRequested();
-            int rows = (int)Math.Min(slabRows, tensor.RowCount - first);
-            int workers = Math.Clamp(Threads, 1, rows);
-            int perWorker = (rows + workers - 1) / workers;
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, w =>
+            floats[w] = System.Buffers.ArrayPool<float>.Shared.Rent((int)(perWorker * tensor.RowLength));
+            decoded[w] = System.Buffers.ArrayPool<float>.Shared.Rent((int)(perWorker * tensor.RowLength));
+        }
+        try
+        {
+            for (long first = 0; first < tensor.RowCount; first += slabRows)
             {
-                int start = w * perWorker, count = Math.Min(perWorker, rows - start);
-                if (count <= 0) return;
-                var floats = new float[count * tensor.RowLength];
-                tensor.ReadRows(first + start, count, floats);
-                var quantized = buffer.AsSpan((int)(start * rowBytes), (int)(count * rowBytes));
-                Quantizer.Quantize(target, floats, quantized);
-                var decoded = new float[floats.Length];
-                Dequantizer.Dequantize(target, quantized, decoded);
-                error.Add(floats, decoded);
-            });
-            output.Write(buffer, 0, (int)(rows * rowBytes));
+                cancellation.ThrowIfCancellationRequested();
+                int rows = (int)Math.Min(slabRows, tensor.RowCount - first);
+                int per = (rows + workers - 1) / workers;
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, w =>
+                {
+                    int start = w * per, count = Math.Min(per, rows - start);
+                    if (count <= 0) return;
+                    var x = floats[w].AsSpan(0, (int)(count * tensor.RowLength));
+                    var y = decoded[w].AsSpan(0, x.Length);
+                    tensor.ReadRows(first + start, count, x);
+                    var quantized = buffer.AsSpan((int)(start * rowBytes), (int)(count * rowBytes));
+                    Quantizer.Quantize(target, x, quantized);
+                    Dequantizer.Dequantize(target, quantized, y);
+                    error.Add(x, y);
+                });
+                output.Write(buffer, 0, (int)(rows * rowBytes));
+            }
+        }
+        finally
+        {
+            for (int w = 0; w < workers; w++)
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(floats[w]);
+                System.Buffers.ArrayPool<float>.Shared.Return(decoded[w]);
+            }
         }
         _errors[t.Name] = error.Result;
     }
