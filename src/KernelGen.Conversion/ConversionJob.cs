@@ -81,6 +81,15 @@ public sealed class ConversionJob
                     (rtn.ExactLayers > 0 ? $" ({rtn.ExactLayers} copied exactly from their GGUF blocks)" : "");
                 return new ConversionJob(outputKind.ToUpperInvariant(), [], (path, _, ct) => { rtn.Write(path, overwrite: true, ct); return null; }) { Description = what };
             }
+            case (_, "bitnet"):
+            {
+                if (type is not null) throw new NotSupportedException("--type does not apply to a BitNet checkpoint");
+                var bitnet = new BitNetCheckpointWriter(input);
+                return new ConversionJob("BitNet", [], (path, _, ct) => { bitnet.Write(path, overwrite: true, ct); return null; })
+                {
+                    Description = $"{bitnet.LayerCount} linear layers ternarised to BitNet b1.58 (autobitlinear)",
+                };
+            }
             case (_, "safetensors" or "hf"):
             {
                 var exporter = new Safetensors.SafetensorsExporter(input, type);
@@ -93,7 +102,7 @@ public sealed class ConversionJob
                 { Description = what };
             }
             default:
-                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF, Hugging Face folder (float, GPTQ, AWQ, BitNet) -> GGUF, GPTQ <-> AWQ, anything -> safetensors/hf (F32, F16, BF16)");
+                throw new NotSupportedException($"converting {input.Kind} to '{outputKind}' is not supported yet; supported: GGUF -> GGUF, Hugging Face folder (float, GPTQ, AWQ, BitNet) -> GGUF, GPTQ <-> AWQ, anything -> safetensors/hf (F32, F16, BF16), anything -> bitnet");
         }
     }
 

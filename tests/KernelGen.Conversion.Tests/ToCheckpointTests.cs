@@ -71,4 +71,34 @@ public class ToCheckpointTests
         Assert.Throws<NotSupportedException>(() => ConversionJob.Create(c, "awq", new ConversionOptions(null, false, 1, Bits: 8)));
         Assert.Throws<NotSupportedException>(() => ConversionJob.Create(c, "gptq", new ConversionOptions("Q4_0", false, 1)));
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("TQ1_0")]
+    public void BitNetGoesToTernaryGgufAndBackLosslessly(string? type)
+    {
+        using var dir = new TempDir();
+        string bitnet = Path.Combine(RepoPaths.TestData, "vectors", "quant", "bitnet", "bitnet_autobitlinear_offline_256x512");
+        Convert(bitnet, dir.File("t.gguf"), "gguf", new ConversionOptions(type, false, 2));
+        using (var g = KernelGen.Containers.Gguf.GgufFile.Open(dir.File("t.gguf")))
+            Assert.Equal(type ?? "TQ2_0", g.Tensors.Single().TypeName);
+        Assert.True(Compare(bitnet, dir.File("t.gguf")).Passed);
+        Convert(dir.File("t.gguf"), dir.File("back"), "bitnet", new ConversionOptions(null, false, 2));
+        Assert.True(Compare(bitnet, dir.File("back")).Passed);
+        using var folder = HfModelFolder.Open(dir.File("back"));
+        Assert.Equal(CheckpointKind.BitNet, folder.Checkpoint);
+        Assert.Equal("autobitlinear", folder.Quantization!.BitNetLinearClass);
+    }
+
+    [Fact]
+    public void FloatModelsTernariseWithAbsMean()
+    {
+        using var dir = new TempDir();
+        Convert(RepoPaths.Model("tiny-llama-f32.gguf"), dir.File("bitnet"), "bitnet", new ConversionOptions(null, false, 2));
+        using var folder = HfModelFolder.Open(dir.File("bitnet"));
+        var layer = ModelTensors.Open(folder, "model.layers.1.mlp.up_proj");
+        var w = new float[layer.ElementCount];
+        layer.ReadRows(0, (int)layer.RowCount, w);
+        Assert.Equal(3, w.Distinct().Count()); // -s, 0, +s
+    }
 }

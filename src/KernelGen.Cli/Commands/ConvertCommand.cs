@@ -23,7 +23,7 @@ public static class ConvertCommand
         var output = new Argument<string>("output") { Description = "The file (or folder) to write; its kind follows the extension or --to." };
         var type = new Option<string?>("--type") { Description = "Target type: a ggml type (Q4_K, TQ2_0, F16, ...) or a mixture (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, ...)." };
         var pure = new Option<bool>("--pure") { Description = "Every weight tensor gets --type exactly (no mixture rules)." };
-        var to = new Option<string?>("--to") { Description = "Output kind when the extension does not say: gguf, safetensors, hf, gptq, awq." };
+        var to = new Option<string?>("--to") { Description = "Output kind when the extension does not say: gguf, safetensors, hf, gptq, awq, bitnet." };
         var threads = new Option<int>("--threads") { Description = "Quantization threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing output." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress and no summary." };

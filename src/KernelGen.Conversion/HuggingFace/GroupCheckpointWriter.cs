@@ -61,28 +61,11 @@ public sealed class GroupCheckpointWriter
                 if (exact) ExactLayers++;
                 continue;
             }
-            var t = tensor;
-            // Matrices go in F16 when every value survives the conversion (so nothing is lost), vectors in F32.
-            var dtype = t.Shape.Count >= 2 && FitsF16(t) ? SafetensorsDType.F16 : SafetensorsDType.F32;
-            int size = dtype == SafetensorsDType.F16 ? 2 : 4;
-            _plain.Add(w => w.AddTensor(name, dtype, t.Shape, TensorDataSource.FromCallback(t.ElementCount * size, (s, _) =>
-            {
-                var floats = new float[t.ElementCount];
-                t.ReadRows(0, (int)t.RowCount, floats);
-                var bytes = new byte[floats.Length * size];
-                if (size == 4) Buffer.BlockCopy(floats, 0, bytes, 0, bytes.Length); else Quantizer.Quantize("F16", floats, bytes);
-                s.Write(bytes);
-            })));
+            var plain = tensor;
+            _plain.Add(w => PlainTensorWriter.Add(w, name, plain));
         }
         if (_fields.Count == 0) throw new NotSupportedException($"{source.Path} has no linear layers (model.layers.N.*_proj.weight) to quantize");
         Validate();
-    }
-
-    private static bool FitsF16(FloatTensor t)
-    {
-        var floats = new float[t.ElementCount];
-        t.ReadRows(0, (int)t.RowCount, floats);
-        return Array.TrueForAll(floats, v => (float)(Half)v == v);
     }
 
     /// <summary>Layers written bit for bit from Q4_0/Q8_0 blocks rather than re-quantized.</summary>
