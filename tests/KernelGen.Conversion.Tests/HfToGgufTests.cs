@@ -73,6 +73,25 @@ public class HfToGgufTests
     }
 
     [Fact]
+    public void FloatBitNetCheckpointsAreTernarisedOnTheWay()
+    {
+        using var dir = new TempDir();
+        using var original = GgufFile.Open(RepoPaths.Model("tiny-llama-f32.gguf"));
+        BuildHfFolder(original, dir.File("hf"));
+        var config = JsonNode.Parse(File.ReadAllText(dir.File("hf/config.json")))!;
+        config["architectures"] = new JsonArray("BitnetForCausalLM");
+        File.WriteAllText(dir.File("hf/config.json"), config.ToJsonString());
+        using (var folder = ModelOpener.Open(dir.File("hf")))
+            ConversionJob.Create(folder, "gguf", "F32", false, 1).Write(dir.File("b.gguf"), null, default);
+        using var g = GgufFile.Open(dir.File("b.gguf"));
+        Assert.Equal("bitnet", g.Metadata.GetString("general.architecture"));
+        Assert.Equal("linear", g.Metadata.GetString("bitnet.rope.scaling.type"));
+        var up = ReadAll(new GgufFloatTensor(g, g.Find("blk.0.ffn_up.weight")!));
+        Assert.Equal(3, up.Distinct().Count());
+        Assert.True(ReadAll(new GgufFloatTensor(g, g.Find("token_embd.weight")!)).Distinct().Count() > 3); // embeddings stay float
+    }
+
+    [Fact]
     public void QkPermutationIsItsOwnInverseThroughBothDirections()
     {
         using var original = GgufFile.Open(RepoPaths.Model("tiny-llama-f32.gguf"));

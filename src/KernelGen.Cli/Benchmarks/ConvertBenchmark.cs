@@ -27,7 +27,7 @@ public static class ConvertBenchmark
     {
         const int embedding = 4096, ff = 11008, vocab = 32000;
         long perLayer = 2L * (4L * embedding * embedding + 3L * embedding * ff);
-        int layers = (int)Math.Max(1, (gigabytes * 1e9 - 2L * 2 * vocab * embedding) / perLayer);
+        int layers = (int)Math.Max(1, Math.Ceiling((gigabytes * 1e9 - 2L * 2 * vocab * embedding) / perLayer));
         var md = new GgufMetadata();
         md.Set("general.architecture", GgufValue.String("llama"));
         md.Set("llama.block_count", GgufValue.UInt32((uint)layers));

@@ -22,6 +22,7 @@ public sealed class HfToGgufConverter
     private static readonly Dictionary<string, string> Architectures = new(StringComparer.Ordinal)
     {
         ["LlamaForCausalLM"] = "llama", ["MistralForCausalLM"] = "llama", ["MixtralForCausalLM"] = "llama", ["Qwen2ForCausalLM"] = "qwen2",
+        ["BitnetForCausalLM"] = "bitnet", ["BitNetForCausalLM"] = "bitnet",
     };
 
     private static readonly string[] ConverterOutTypes = ["F32", "F16", "BF16", "Q8_0", "TQ1_0", "TQ2_0"];
@@ -133,6 +134,11 @@ public sealed class HfToGgufConverter
         if (a == "llama") md.Set($"{a}.rope.dimension_count", GgufValue.UInt32((uint)headDim));
         if (Number(config, "rope_theta") is double theta) md.Set($"{a}.rope.freq_base", GgufValue.Float32((float)theta));
         if (Number(config, "rms_norm_eps") is double eps) md.Set($"{a}.attention.layer_norm_rms_epsilon", GgufValue.Float32((float)eps));
+        if (a == "bitnet")
+        {
+            md.Set($"{a}.rope.scaling.type", GgufValue.String("linear"));
+            md.Set($"{a}.rope.scaling.factor", GgufValue.Float32(1.0f));
+        }
         if (Int(config, "head_dim") is int hd)
         {
             md.Set($"{a}.attention.key_length", GgufValue.UInt32((uint)hd));
@@ -161,6 +167,8 @@ public sealed class HfToGgufConverter
             bool permute = Architecture == "llama" && (name.Contains(".attn_q.", StringComparison.Ordinal) || name.Contains(".attn_k.", StringComparison.Ordinal));
             int heads = name.Contains(".attn_q.", StringComparison.Ordinal) ? HeadCount : HeadCountKv;
             if (permute) tensor = new PermutedRowsTensor(tensor, heads, toGguf: true);
+            // A float BitNet checkpoint's linear weights are made ternary first, as the reference converter does.
+            if (Architecture == "bitnet" && !isLayer && LinearLayerQuantization.IsLinearWeight(entry.Name, tensor)) tensor = new BitNetFakeQuantTensor(tensor);
             if (isLayer && KeepQuantization)
             {
                 planned.Add(KeptLayer(name, (QuantizedLayerTensor)layers[hfName], tensor, permute ? heads : 0));
@@ -170,7 +178,7 @@ public sealed class HfToGgufConverter
             // Carrying a quantized checkpoint over keeps its float tensors in their stored precision (nothing lost).
             var type = KeepQuantization && entry.Type is "F32" or "F16" or "BF16" ? TypeFor(name, ne, Enum.Parse<GgmlType>(entry.Type)) : TypeFor(name, ne, outType);
             // Unchanged F32 data can be copied straight from the mapped file (the permuted rows cannot).
-            Func<Stream>? copy = type == GgmlType.F32 && entry.Type == "F32" && tensor is not PermutedRowsTensor && !isLayer
+            Func<Stream>? copy = type == GgmlType.F32 && entry.Type == "F32" && tensor is SafetensorsFloatTensor
                 ? () => _folder.Find(entry.Name)!.Value.File.OpenData(_folder.Find(entry.Name)!.Value.Tensor)
                 : null;
             planned.Add(new GgufOutputTensor(name, ne, type, entry.Type, tensor, copy));
