@@ -73,6 +73,40 @@ public class HfToGgufTests
     }
 
     [Fact]
+    public void Qwen2WithABpeTokenizerKeepsRowOrderAndBiases()
+    {
+        using var dir = new TempDir();
+        using var original = GgufFile.Open(RepoPaths.Model("tiny-llama-f32.gguf"));
+        BuildHfFolder(original, dir.File("hf"));
+        var config = JsonNode.Parse(File.ReadAllText(dir.File("hf/config.json")))!;
+        config["architectures"] = new JsonArray("Qwen2ForCausalLM");
+        File.WriteAllText(dir.File("hf/config.json"), config.ToJsonString());
+        File.Delete(dir.File("hf/tokenizer.model"));
+        File.WriteAllText(dir.File("hf/tokenizer.json"), """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "Ġ": 3}, "merges": ["a b", ["Ġ", "a"]]},
+             "added_tokens": [{"id": 4, "content": "<|endoftext|>", "special": true}, {"id": 5, "content": "<tool>", "special": false}]}
+            """);
+        File.WriteAllText(dir.File("hf/tokenizer_config.json"), """{"eos_token": "<|endoftext|>", "add_bos_token": false}""");
+        using (var folder = ModelOpener.Open(dir.File("hf")))
+            ConversionJob.Create(folder, "gguf", "F32", false, 1).Write(dir.File("q.gguf"), null, default);
+        using var g = GgufFile.Open(dir.File("q.gguf"));
+        Assert.Equal("qwen2", g.Metadata.GetString("general.architecture"));
+        Assert.Equal("gpt2", g.Metadata.GetString("tokenizer.ggml.model"));
+        Assert.Equal("qwen2", g.Metadata.GetString("tokenizer.ggml.pre"));
+        var tokens = (string[])g.Metadata["tokenizer.ggml.tokens"].AsArray().Items;
+        Assert.Equal(["a", "b", "ab", "Ġ", "<|endoftext|>", "<tool>"], tokens[..6]);
+        Assert.Equal("[PAD6]", tokens[6]); // vocab_size from config.json is larger than the tokenizer
+        Assert.Equal([1, 1, 1, 1, 3, 4], ((int[])g.Metadata["tokenizer.ggml.token_type"].AsArray().Items)[..6]);
+        Assert.Equal(["a b", "Ġ a"], (string[])g.Metadata["tokenizer.ggml.merges"].AsArray().Items);
+        Assert.Equal(4u, (uint)g.Metadata["tokenizer.ggml.eos_token_id"].Raw);
+        Assert.False(g.Metadata["tokenizer.ggml.add_bos_token"].AsBool());
+        // Qwen2 uses NEOX rope: no Q/K permutation, so the rows are the HF rows.
+        var hf = KernelGen.Containers.Safetensors.SafetensorsFile.Open(dir.File("hf/model.safetensors"));
+        Assert.True(hf.GetData(hf.Find("model.layers.0.self_attn.q_proj.weight")!).SequenceEqual(g.GetData(g.Find("blk.0.attn_q.weight")!)));
+        hf.Dispose();
+    }
+
+    [Fact]
     public void FloatBitNetCheckpointsAreTernarisedOnTheWay()
     {
         using var dir = new TempDir();
