@@ -436,6 +436,10 @@ internal static class TensorFormatEmitter
                 EmitDecode(lanes);
                 ct.ThrowIfCancellationRequested();
             }
+            if (TileArrays() is { } tileArrays)
+            {
+                EmitTiles(tileArrays);
+            }
             EmitDecodeFields();
             EmitEncode();
             EmitWarnings();
@@ -644,7 +648,22 @@ internal static class TensorFormatEmitter
                 w.WriteLine($"/// the scalar operations: results equal <see cref=\"DecodeRowsScalar\"/> bit for bit. Callable on any hardware.");
                 w.WriteLine("/// </summary>");
             }
-            w.OpenBlock($"public static void {name}({DecodeParams})");
+            if (lanes >= Tile && TileArrays() is not null)
+            {
+                w.WriteLine($"/// <remarks>Rows in whole aligned tiles of {Tile} go through <c>DecodeTiles{Tile}</c> (8 rows at a time, lanes along n) when");
+                w.WriteLine($"/// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>");
+                w.WriteLine($"public static void {name}({DecodeParams})");
+                w.OpenBlock();
+                w.WriteLine($"CheckRows(layout, {BufferArgs}, firstOutRow, rowCount, dst);");
+                w.OpenBlock($"if (!DecodeTiles{Tile}({DecodeArgs}))");
+                w.WriteLine($"{name}Rows({DecodeArgs});");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine();
+                w.WriteLine($"/// <summary>The row-by-row part of <see cref=\"{name}\"/> (rows outside the tiles, layers the tile plan refuses).</summary>");
+                name += "Rows";
+            }
+            w.OpenBlock($"{(name.EndsWith("Rows", StringComparison.Ordinal) ? "private" : "public")} static void {name}({DecodeParams})");
             string? reason = lanes == 0 ? null : WhyNotVector();
             if (reason is not null)
             {
@@ -1166,6 +1185,692 @@ internal static class TensorFormatEmitter
                 Select s => $"(p_{s.Param} == {IntLit(s.Value)} ? {Vec(s.Then, lanes, staged)} : {Vec(s.Else, lanes, staged)})",
                 _ => throw new InvalidOperationException("unexpected per-element node " + e.GetType().Name),
             };
+        }
+
+        // ---- the tiled vector path (8 output rows at a time) ----------------------------------------------------
+
+        private const int Tile = 8;
+
+        /// <summary>Rows whose group tables are filled together (16 tiles: one 64-byte line of 4-byte words along n).</summary>
+        private const int TileBlockRows = 128;
+
+        /// <summary>Chunks of 8 inputs decoded for every tile of a block before the next run.</summary>
+        private const int TileBlockChunks = 16;
+
+        private bool IsFree(ExprSpec e, string v) => e switch
+        {
+            TensorName { Kind: TensorNameKind.Var } x => x.Name != v,
+            TensorName { Kind: TensorNameKind.Index } x => IsFree(_spec.Indices.First(s => s.Name == x.Name).Value, v),
+            Negate n => IsFree(n.Operand, v),
+            Binary b => IsFree(b.Left, v) && IsFree(b.Right, v),
+            IntLiteral or TensorName => true,
+            _ => false,
+        };
+
+        private bool IsAffineIn(ExprSpec e, string v) => IsFree(e, v) || e switch
+        {
+            TensorName { Kind: TensorNameKind.Var } x => x.Name == v,
+            TensorName { Kind: TensorNameKind.Index } x => IsAffineIn(_spec.Indices.First(s => s.Name == x.Name).Value, v),
+            Negate n => IsAffineIn(n.Operand, v),
+            Binary { Op: "+" or "-" } b => IsAffineIn(b.Left, v) && IsAffineIn(b.Right, v),
+            Binary { Op: "*" } b => (IsFree(b.Left, v) && IsAffineIn(b.Right, v)) || (IsFree(b.Right, v) && IsAffineIn(b.Left, v)),
+            _ => false,
+        };
+
+        /// <summary>
+        /// Whether consecutive outputs n sit next to each other in storage: n moves the field within a word (the slot
+        /// depends on n, no selector does) or n is the column of a 2-D tensor whose row does not depend on n.
+        /// </summary>
+        private bool AlongN(PlacementSpec p)
+        {
+            var t = _spec.FindTensor(p.Tensor);
+            if (t is null)
+            {
+                return false;
+            }
+            bool selectorsFree = p.Selectors.All(s => s is StreamSelector || IsFree(s, "n"));
+            if (p.HasSlot && !IsFree(p.Slot!, "n"))
+            {
+                return selectorsFree && IsAffineIn(p.Slot!, "n");
+            }
+            return t.Shape.Count == 2 && p.Selectors[1] is not StreamSelector && !IsFree(p.Selectors[1], "n")
+                && IsAffineIn(p.Selectors[1], "n") && (p.Selectors[0] is StreamSelector || IsFree(p.Selectors[0], "n"));
+        }
+
+        /// <summary>
+        /// The per-element arrays when the layer can be decoded in tiles of <see cref="Tile"/> output rows: every code is
+        /// an integer bit-stream field whose address and slot are affine in n and k and placed along N (so the codes of
+        /// 8 consecutive rows at one input are one contiguous load or one shared word), every per-group array is placed
+        /// along N too, and the formula runs in vector lanes. Null otherwise.
+        /// </summary>
+        private List<TensorArraySpec>? TileArrays()
+        {
+            if (WhyNotVector() is not null || _spec.Result.Value.Period != TensorFormatSpec.ElementPeriod)
+            {
+                return null;
+            }
+            var list = new List<TensorArraySpec>();
+            foreach (var a in _spec.Arrays)
+            {
+                var p = a.Placement;
+                var t = _spec.FindTensor(p.Tensor);
+                if (a.Level == ArrayLevel.Group && !AlongN(p))
+                {
+                    return null;
+                }
+                if (a.Level != ArrayLevel.Element)
+                {
+                    continue;
+                }
+                if (a.IsFloat || !p.HasSlot || t is null || t.Type.IsFloat() || !AlongN(p))
+                {
+                    return null;
+                }
+                if (!p.Selectors.All(s => s is StreamSelector || (IsAffineIn(s, "n") && IsAffineIn(s, "k"))))
+                {
+                    return null;
+                }
+                if (!IsAffineIn(p.Slot!, "n") || (p.Interleave.Count > 0 ? !IsFree(p.Slot!, "k") : !IsAffineIn(p.Slot!, "k")))
+                {
+                    return null;
+                }
+                list.Add(a);
+            }
+            return list.Count == 0 ? null : list;
+        }
+
+        private string TileArgs(string first, string count, string target) => $"layout, {BufferArgs}, {first}, {count}, {target}";
+
+        /// <summary>
+        /// <c>DecodeTiles8</c>: rows in whole tiles of 8 (aligned to multiples of 8 in n) decoded chunk of 8 inputs by chunk
+        /// with Vector256 lanes along n; the rows before and after the tiles go to <c>DecodeRowsV256Rows</c>. Returns false,
+        /// having written nothing, when the run-time plan refuses the layer.
+        /// </summary>
+        private void EmitTiles(List<TensorArraySpec> arrays)
+        {
+            var w = _w;
+            const int T = Tile;
+            string vec = VectorType(T);
+            bool grouped = _spec.Group is not null;
+            w.WriteLine("/// <summary>");
+            w.WriteLine($"/// Tiled Vector256 decoder: output rows in aligned tiles of {T}, inputs in chunks of {T}. For each input of a chunk,");
+            w.WriteLine($"/// the codes of the tile's {T} rows are one contiguous load of {T} storage elements (or one shared element) and a per-lane");
+            w.WriteLine("/// shift (multiply by a power of two, then one shift) at offsets planned once per call from the scalar path's own");
+            w.WriteLine("/// addressing; per-group values come from per-tile tables (lanes along n) filled 8 rows at a time from the per-group");
+            w.WriteLine("/// arrays' own plans (or with the scalar reads when those refuse), looked up by each input's group (act-order included);");
+            w.WriteLine($"/// the formula runs in lanes along n with exactly the scalar operations and the {T}x{T} result is transposed into the");
+            w.WriteLine($"/// rows. Rows go in blocks of {TileBlockRows}, inputs in runs of {TileBlockChunks * T} over every tile of a block, so words shared by");
+            w.WriteLine("/// neighbouring tiles are read from cache. Equal to <see cref=\"DecodeRowsScalar\"/> bit for bit. Rows outside whole tiles and inputs");
+            w.WriteLine("/// after the last whole chunk use the row paths. Returns false (nothing written) when the run-time plan refuses the layer.");
+            w.WriteLine("/// </summary>");
+            w.OpenBlock($"private static bool DecodeTiles{T}({DecodeParams})");
+            EmitPrologue();
+            EmitTensorLevel();
+            w.WriteLine("int kCount = (int)d_K;");
+            w.WriteLine($"int chunkCount = kCount / {T};");
+            w.WriteLine($"int nStart = (firstOutRow + {T - 1}) / {T} * {T};");
+            w.WriteLine($"int nEnd = (int)(((long)firstOutRow + rowCount) / {T} * {T});");
+            w.OpenBlock("if (chunkCount == 0 || nEnd <= nStart)");
+            w.WriteLine("return false;");
+            w.CloseBlock();
+            foreach (var a in arrays)
+            {
+                var p = a.Placement;
+                var t = _spec.FindTensor(p.Tensor)!;
+                int eb = t.Type.Size() * 8;
+                string n = a.Name;
+                string addr = Address(t, p.Selectors.AsArray());
+                string slot = p.Interleave.Count > 0 ? $"KernelGenHelpers.InterleaveSlot({Idx(p.Slot!)}, Inverse_{a.Name})" : Idx(p.Slot!);
+                w.WriteLine($"// plan of '{n}': element offset and field bit of (row i, input j) in the tiles at (0, 0), (+{T} rows), (+{T} inputs), (both)");
+                w.WriteLine($"int w_{n} = {Width(a)};");
+                w.OpenBlock($"if ({eb} % w_{n} != 0)");
+                w.WriteLine("return false;");
+                w.CloseBlock();
+                w.WriteLine($"Span<long> pa_{n} = stackalloc long[{4 * T * T}];");
+                w.WriteLine($"Span<int> pb_{n} = stackalloc int[{4 * T * T}];");
+                w.OpenBlock("for (int tt = 0; tt < 4; tt++)");
+                w.OpenBlock($"for (int tj = 0; tj < {T}; tj++)");
+                w.OpenBlock($"for (int ti = 0; ti < {T}; ti++)");
+                w.WriteLine($"int v_n = nStart + (tt & 1) * {T} + ti;");
+                w.WriteLine($"int v_k = (tt >> 1) * {T} + tj;");
+                w.WriteLine("_ = v_n;");
+                w.WriteLine("_ = v_k;");
+                w.WriteLine($"long bit = ({slot}) * w_{n};");
+                w.OpenBlock("if (bit < 0)");
+                w.WriteLine("return false;");
+                w.CloseBlock();
+                w.WriteLine($"pa_{n}[tt * {T * T} + tj * {T} + ti] = {addr} + bit / {eb} * {Stride(t, p)};");
+                w.WriteLine($"pb_{n}[tt * {T * T} + tj * {T} + ti] = (int)(bit % {eb});");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine($"long stepN_{n} = pa_{n}[{T * T}] - pa_{n}[0], stepK_{n} = pa_{n}[{2 * T * T}] - pa_{n}[0];");
+                w.WriteLine($"bool same_{n} = true, cont_{n} = true;");
+                w.OpenBlock($"for (int x = 0; x < {T * T}; x++)");
+                w.OpenBlock($"if (pb_{n}[{T * T} + x] != pb_{n}[x] || pb_{n}[{2 * T * T} + x] != pb_{n}[x] || pb_{n}[{3 * T * T} + x] != pb_{n}[x]"
+                    + $" || pa_{n}[{T * T} + x] - pa_{n}[x] != stepN_{n} || pa_{n}[{2 * T * T} + x] - pa_{n}[x] != stepK_{n} || pa_{n}[{3 * T * T} + x] - pa_{n}[x] != stepN_{n} + stepK_{n})");
+                w.WriteLine("return false;");
+                w.CloseBlock();
+                w.WriteLine($"long d = pa_{n}[x] - pa_{n}[x & ~{T - 1}];");
+                w.WriteLine($"same_{n} &= d == 0;");
+                w.WriteLine($"cont_{n} &= d == (x & {T - 1}) * {t.Type.Size()};");
+                w.CloseBlock();
+                w.OpenBlock($"if (!same_{n} && !cont_{n})");
+                w.WriteLine("return false;");
+                w.CloseBlock();
+                w.WriteLine($"long base_{n} = pa_{n}[0];");
+                w.WriteLine($"Span<uint> lm_{n} = stackalloc uint[{T * T}];");
+                w.WriteLine($"Span<uint> ls_{n} = stackalloc uint[{T * T}];");
+                w.WriteLine($"Span<nint> lo_{n} = stackalloc nint[{T}];");
+                w.OpenBlock($"for (int x = 0; x < {T * T}; x++)");
+                w.WriteLine($"lm_{n}[x] = 1u << (32 - w_{n} - pb_{n}[x]);");
+                w.WriteLine($"ls_{n}[x] = (uint)(32 - w_{n} - pb_{n}[x]);");
+                w.WriteLine($"lo_{n}[x / {T}] = (nint)(pa_{n}[x & ~{T - 1}] - base_{n});");
+                w.CloseBlock();
+                w.WriteLine($"ref uint vm_{n} = ref MemoryMarshal.GetReference(lm_{n});");
+                w.WriteLine($"ref uint vs_{n} = ref MemoryMarshal.GetReference(ls_{n});");
+                w.WriteLine($"ref nint o_{n} = ref MemoryMarshal.GetReference(lo_{n});");
+                w.WriteLine($"int sr_{n} = 32 - w_{n};");
+            }
+            // Rows before the first whole tile and after the last.
+            w.OpenBlock("if (nStart > firstOutRow)");
+            w.WriteLine($"DecodeRowsV256Rows({TileArgs("firstOutRow", "nStart - firstOutRow", "dst")});");
+            w.CloseBlock();
+            w.OpenBlock("if (firstOutRow + rowCount > nEnd)");
+            w.WriteLine($"DecodeRowsV256Rows({TileArgs("nEnd", "firstOutRow + rowCount - nEnd", "dst.Slice((nEnd - firstOutRow) * kCount)")});");
+            w.CloseBlock();
+            var staged = new List<(string Code, bool IsFloat)>();
+            foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
+            {
+                CollectStaged(l.Value, staged);
+            }
+            if (grouped)
+            {
+                w.WriteLine("int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));");
+                w.WriteLine("int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));");
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    string ty = staged[i].IsFloat ? "float" : "int";
+                    w.WriteLine($"{ty}[] tb_{i} = System.Buffers.ArrayPool<{ty}>.Shared.Rent(checked((int)groupCount * {TileBlockRows}));");
+                }
+                w.OpenBlock("try");
+                EmitGroupMap(T);
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    string ty = staged[i].IsFloat ? "float" : "int";
+                    w.WriteLine($"ref {ty} tr_{i} = ref MemoryMarshal.GetArrayDataReference(tb_{i});");
+                }
+            }
+            w.WriteLine("ref float dstRef = ref MemoryMarshal.GetReference(dst);");
+            bool groupVector = grouped && GroupVectorizable();
+            if (groupVector)
+            {
+                EmitGroupPlans();
+            }
+            // Blocks of TileBlockRows rows: their group tables first, then the inputs in runs of TileBlockChunks chunks, each
+            // run over every tile of the block (storage words shared by neighbouring tiles are then read from cache).
+            w.OpenBlock($"for (int sb = nStart; sb < nEnd; sb += {TileBlockRows})");
+            w.WriteLine($"int sbEnd = Math.Min(nEnd, sb + {TileBlockRows});");
+            w.OpenBlock($"for (int n0 = sb; n0 < sbEnd; n0 += {T})");
+            if (grouped)
+            {
+                w.WriteLine($"int tOff = (n0 - sb) / {T} * (int)groupCount * {T};");
+            }
+            if (groupVector)
+            {
+                w.OpenBlock("if (gvec)");
+                EmitGroupVectorFill();
+                w.CloseBlock();
+                w.OpenBlock("else");
+            }
+            if (grouped)
+            {
+                string vg = "v_" + _spec.Group!.Name;
+                w.OpenBlock($"for (int {vg} = 0; {vg} < (int)groupCount; {vg}++)");
+                w.OpenBlock($"for (int ti = 0; ti < {T}; ti++)");
+                w.WriteLine("int v_n = n0 + ti;");
+                foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+                {
+                    w.WriteLine($"{ArrayType(a)} a_{a.Name} = {Read(a)};");
+                }
+                foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.GroupPeriod))
+                {
+                    w.WriteLine($"{LetType(l)} l_{l.Name} = {Val(l.Value)};");
+                }
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"tb_{i}[tOff + {vg} * {T} + ti] = {staged[i].Code};");
+                }
+                w.CloseBlock();
+                w.CloseBlock();
+            }
+            if (groupVector)
+            {
+                w.CloseBlock();
+            }
+            w.CloseBlock();
+            w.OpenBlock($"for (int cb = 0; cb < chunkCount; cb += {TileBlockChunks})");
+            w.WriteLine($"int ce = Math.Min(chunkCount, cb + {TileBlockChunks});");
+            w.OpenBlock($"for (int n0 = sb; n0 < sbEnd; n0 += {T})");
+            if (grouped)
+            {
+                w.WriteLine($"int tOff = (n0 - sb) / {T} * (int)groupCount * {T};");
+            }
+            foreach (var a in arrays)
+            {
+                w.WriteLine($"nint tile_{a.Name} = (nint)(base_{a.Name} + (long)((n0 - nStart) / {T}) * stepN_{a.Name});");
+            }
+            w.WriteLine("nint rowOff = (nint)(n0 - firstOutRow) * kCount;");
+            // One chunk loop per combination of load shapes (broadcast / contiguous), in its own small method so the
+            // JIT keeps the loop's state in registers.
+            w.WriteLine("ref float tileRef = ref Unsafe.Add(ref dstRef, rowOff);");
+            for (int combo = 0; combo < (1 << arrays.Count); combo++)
+            {
+                var modes = arrays.Select((_, i) => (combo >> i & 1) == 1).ToArray();
+                string cond = string.Join(" && ", arrays.Select((a, i) => modes[i] ? $"same_{a.Name}" : $"!same_{a.Name}"));
+                w.OpenBlock(combo == 0 ? $"if ({cond})" : combo == (1 << arrays.Count) - 1 ? "else" : $"else if ({cond})");
+                var args = new List<string> { "layout", BufferArgs, "kCount", "cb", "ce", "ref tileRef" };
+                foreach (var a in arrays)
+                {
+                    args.Add($"tile_{a.Name}, stepK_{a.Name}, ref vm_{a.Name}, ref vs_{a.Name}, ref o_{a.Name}, sr_{a.Name}");
+                }
+                if (grouped)
+                {
+                    args.Add("ref MemoryMarshal.GetArrayDataReference(kGroup)");
+                    args.AddRange(staged.Select((_, i) => $"ref Unsafe.Add(ref tr_{i}, tOff)"));
+                }
+                w.WriteLine($"TileChunks{T}_{combo}({string.Join(", ", args)});");
+                w.CloseBlock();
+            }
+            w.CloseBlock();
+            w.CloseBlock();
+            // Inputs after the last whole chunk: the scalar formula, row by row.
+            w.OpenBlock($"for (int n0 = sb; n0 < sbEnd && chunkCount * {T} < kCount; n0 += {T})");
+            w.WriteLine("nint rowOff = (nint)(n0 - firstOutRow) * kCount;");
+            EmitTileTail();
+            w.CloseBlock();
+            w.CloseBlock();
+            EmitTileEnd(staged, grouped);
+            for (int combo = 0; combo < (1 << arrays.Count); combo++)
+            {
+                var modes = arrays.Select((_, i) => (combo >> i & 1) == 1).ToArray();
+                EmitTileChunks(arrays, modes, staged, grouped, combo);
+            }
+        }
+
+        private void EmitTileChunks(List<TensorArraySpec> arrays, bool[] modes, List<(string Code, bool IsFloat)> staged, bool grouped, int combo)
+        {
+            var w = _w;
+            const int T = Tile;
+            var ps = new List<string> { $"in {_layout} layout", BufferParams(false), "int kCount", "int cFirst", "int cEnd", "ref float tileRef" };
+            foreach (var a in arrays)
+            {
+                string n = a.Name;
+                ps.Add($"nint tile_{n}, long stepK_{n}, ref uint vm_{n}, ref uint vs_{n}, ref nint o_{n}, int sr_{n}");
+            }
+            if (grouped)
+            {
+                ps.Add("ref int kg");
+                ps.AddRange(staged.Select((st, i) => $"ref {(st.IsFloat ? "float" : "int")} tr_{i}"));
+            }
+            string shapes = string.Join(", ", arrays.Select((a, i) => $"'{a.Name}' {(modes[i] ? "shared element" : "contiguous elements")}"));
+            w.WriteLine($"/// <summary>The chunks of one tile of <see cref=\"DecodeTiles{T}\"/> ({shapes}).</summary>");
+            w.OpenBlock($"private static void TileChunks{T}_{combo}({string.Join(", ", ps)})");
+            EmitPrologue();
+            EmitTensorLevel();
+            foreach (var a in arrays)
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor)!;
+                w.WriteLine($"ref byte rb_{a.Name} = ref MemoryMarshal.GetReference({Buffer(t)});");
+            }
+            w.WriteLine($"Span<float> spill = stackalloc float[{T * T}];");
+            w.OpenBlock("for (int c = cFirst; c < cEnd; c++)");
+            EmitTileChunk(arrays, modes, staged, grouped);
+            w.CloseBlock();
+            w.CloseBlock();
+            w.WriteLine();
+        }
+
+        private void EmitTileChunk(List<TensorArraySpec> arrays, bool[] modes, List<(string Code, bool IsFloat)> staged, bool grouped)
+        {
+            var w = _w;
+            const int T = Tile;
+            string vec = VectorType(T);
+            w.WriteLine($"int k0 = c * {T};");
+            foreach (var a in arrays)
+            {
+                w.WriteLine($"nint at_{a.Name} = tile_{a.Name} + (nint)(c * stepK_{a.Name});");
+            }
+            for (int j = 0; j < T; j++)
+            {
+                w.WriteLine($"{vec}<float> y_{j};");
+                w.OpenBlock();
+                foreach (var a in arrays)
+                {
+                    var t = _spec.FindTensor(a.Placement.Tensor)!;
+                    string n = a.Name;
+                    string at = $"(at_{n} + Unsafe.Add(ref o_{n}, {j}))";
+                    string load = modes[arrays.IndexOf(a)] ? $"{vec}.Create({LoadElement(t, $"rb_{n}", at)})" : LoadContiguous(t, T, $"rb_{n}", at);
+                    w.WriteLine($"{vec}<uint> raw_{n} = {load};");
+                    // The field to the top of the word: a per-lane left shift (AVX2) or a multiply by a power of two.
+                    string top = $"(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_{n}, {vec}.LoadUnsafe(ref vs_{n}, {j * T})) : raw_{n} * {vec}.LoadUnsafe(ref vm_{n}, {j * T}))";
+                    w.WriteLine(a.IsSigned
+                        ? $"{vec}<int> vq_{n} = {vec}.ShiftRightArithmetic({top}.AsInt32(), sr_{n});"
+                        : $"{vec}<int> vq_{n} = {vec}.ShiftRightLogical({top}, sr_{n}).AsInt32();");
+                }
+                if (grouped && staged.Count > 0)
+                {
+                    w.WriteLine($"nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + {j}) * {T});");
+                    for (int i = 0; i < staged.Count; i++)
+                    {
+                        w.WriteLine($"{vec}<{(staged[i].IsFloat ? "float" : "int")}> vg_{i} = {vec}.LoadUnsafe(ref tr_{i}, gj);");
+                    }
+                }
+                foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
+                {
+                    w.WriteLine($"{vec}<{LetType(l)}> vl_{l.Name} = {Vec(l.Value, T, staged)};");
+                }
+                w.WriteLine($"y_{j} = vl_y;");
+                w.CloseBlock();
+            }
+            // y_j lane i = W[n0 + i, k0 + j]: transpose into rows.
+            w.WriteLine("ref float outRef = ref Unsafe.Add(ref tileRef, k0);");
+            w.OpenBlock("if (System.Runtime.Intrinsics.X86.Avx.IsSupported)");
+            w.WriteLine("var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_0, y_1);");
+            w.WriteLine("var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_0, y_1);");
+            w.WriteLine("var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_2, y_3);");
+            w.WriteLine("var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_2, y_3);");
+            w.WriteLine("var t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_4, y_5);");
+            w.WriteLine("var t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_4, y_5);");
+            w.WriteLine("var t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_6, y_7);");
+            w.WriteLine("var t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_6, y_7);");
+            w.WriteLine("var s0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44);");
+            w.WriteLine("var s1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);");
+            w.WriteLine("var s2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44);");
+            w.WriteLine("var s3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);");
+            w.WriteLine("var s4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44);");
+            w.WriteLine("var s5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);");
+            w.WriteLine("var s6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44);");
+            w.WriteLine("var s7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);");
+            string[] pairs = { "s0, s4, 0x20", "s1, s5, 0x20", "s2, s6, 0x20", "s3, s7, 0x20", "s0, s4, 0x31", "s1, s5, 0x31", "s2, s6, 0x31", "s3, s7, 0x31" };
+            for (int i = 0; i < T; i++)
+            {
+                w.WriteLine($"System.Runtime.Intrinsics.X86.Avx.Permute2x128({pairs[i]}).StoreUnsafe(ref outRef, (nuint)({i} * kCount));");
+            }
+            w.CloseBlock();
+            w.OpenBlock("else");
+            for (int j = 0; j < T; j++)
+            {
+                w.WriteLine($"y_{j}.CopyTo(spill.Slice({j * T}));");
+            }
+            w.OpenBlock($"for (int ti = 0; ti < {T}; ti++)");
+            w.OpenBlock($"for (int tj = 0; tj < {T}; tj++)");
+            w.WriteLine($"Unsafe.Add(ref outRef, ti * kCount + tj) = spill[tj * {T} + ti];");
+            w.CloseBlock();
+            w.CloseBlock();
+            w.CloseBlock();
+        }
+
+        private void EmitTileTail()
+        {
+            var w = _w;
+            const int T = Tile;
+            w.OpenBlock($"for (int ti = 0; ti < {T} && chunkCount * {T} < kCount; ti++)");
+            w.WriteLine("int v_n = n0 + ti;");
+            EmitGroupLocals();
+            w.OpenBlock($"for (int v_k = chunkCount * {T}; v_k < kCount; v_k++)");
+            EmitElementBody();
+            w.WriteLine("Unsafe.Add(ref dstRef, rowOff + ti * kCount + v_k) = l_y;");
+            w.CloseBlock();
+            w.CloseBlock();
+        }
+
+        private void EmitTileEnd(List<(string Code, bool IsFloat)> staged, bool grouped)
+        {
+            var w = _w;
+            if (grouped)
+            {
+                w.CloseBlock();
+                w.OpenBlock("finally");
+                w.WriteLine("System.Buffers.ArrayPool<int>.Shared.Return(kGroup);");
+                w.WriteLine("System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);");
+                for (int i = 0; i < staged.Count; i++)
+                {
+                    w.WriteLine($"System.Buffers.ArrayPool<{(staged[i].IsFloat ? "float" : "int")}>.Shared.Return(tb_{i});");
+                }
+                w.CloseBlock();
+            }
+            w.WriteLine("return true;");
+            w.CloseBlock();
+            w.WriteLine();
+        }
+
+
+        // ---- vector fill of the per-tile group tables -----------------------------------------------------------
+
+        private static string? GroupWhyNot(ExprSpec e)
+        {
+            if (e.Period == TensorFormatSpec.TensorPeriod)
+            {
+                return null;
+            }
+            switch (e)
+            {
+                case Binary b when !b.IsFloat && b.Op is "/" or "%":
+                    return "integer division";
+                case Binary b when b.Op is "<<" or ">>" && b.Right.Period != TensorFormatSpec.TensorPeriod:
+                    return "variable shift";
+                case Binary b:
+                    return GroupWhyNot(b.Left) ?? GroupWhyNot(b.Right);
+                case ToFloat c:
+                    return GroupWhyNot(c.Operand);
+                case Negate n:
+                    return GroupWhyNot(n.Operand);
+                case Select s:
+                    return GroupWhyNot(s.Then) ?? GroupWhyNot(s.Else);
+                case NameRef:
+                    return null;
+                default:
+                    return "unsupported node";
+            }
+        }
+
+        /// <summary>The per-group arrays can be loaded 8 rows at a time and the per-group lines run in vector lanes.</summary>
+        private bool GroupVectorizable()
+        {
+            foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor);
+                if (t is null || a.Placement.IsStream && !a.Placement.HasSlot)
+                {
+                    return false;
+                }
+                if (a.IsFloat ? a.Placement.HasSlot || t.Type != a.FloatType : !a.Placement.HasSlot || t.Type.IsFloat())
+                {
+                    return false;
+                }
+            }
+            return _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.GroupPeriod).All(l => GroupWhyNot(l.Value) is null)
+                && StagedExprs().All(e => GroupWhyNot(e) is null);
+        }
+
+        private List<ExprSpec> StagedExprs()
+        {
+            var codes = new List<(string Code, bool IsFloat)>();
+            var exprs = new List<ExprSpec>();
+            void Walk(ExprSpec e)
+            {
+                if (e.Period == TensorFormatSpec.GroupPeriod)
+                {
+                    string code = Val(e);
+                    if (!codes.Any(c => c.Code == code))
+                    {
+                        codes.Add((code, e.IsFloat));
+                        exprs.Add(e);
+                    }
+                    return;
+                }
+                if (e.Period != TensorFormatSpec.ElementPeriod)
+                {
+                    return;
+                }
+                switch (e)
+                {
+                    case Binary b:
+                        Walk(b.Left);
+                        Walk(b.Right);
+                        break;
+                    case ToFloat c:
+                        Walk(c.Operand);
+                        break;
+                    case Negate n:
+                        Walk(n.Operand);
+                        break;
+                    case Select s:
+                        Walk(s.Then);
+                        Walk(s.Else);
+                        break;
+                }
+            }
+            foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.ElementPeriod))
+            {
+                Walk(l.Value);
+            }
+            return exprs;
+        }
+
+        /// <summary>Vector C# (lanes along n) for a per-group node.</summary>
+        private string VecG(ExprSpec e)
+        {
+            string vec = VectorType(Tile);
+            if (e.Period == TensorFormatSpec.TensorPeriod)
+            {
+                return $"{vec}.Create({Val(e)})";
+            }
+            return e switch
+            {
+                NameRef { Kind: NameKind.Let } n => "gl_" + n.Name,
+                NameRef n => "ga_" + n.Name,
+                ToFloat c => $"{vec}.ConvertToSingle({VecG(c.Operand)})",
+                Negate n => $"(-{VecG(n.Operand)})",
+                Binary { Op: "<<" } b => $"{vec}.ShiftLeft({VecG(b.Left)}, {Val(b.Right)})",
+                Binary { Op: ">>" } b => $"{vec}.ShiftRightArithmetic({VecG(b.Left)}, {Val(b.Right)})",
+                Binary b => $"({VecG(b.Left)} {b.Op} {VecG(b.Right)})",
+                Select s => $"(p_{s.Param} == {IntLit(s.Value)} ? {VecG(s.Then)} : {VecG(s.Else)})",
+                _ => throw new InvalidOperationException("unexpected per-group node " + e.GetType().Name),
+            };
+        }
+
+        /// <summary>
+        /// Plans of the per-group arrays: lane i (row n0 + i) of group g read at a fixed offset and field from a base that
+        /// moves by a fixed step per group and per tile; <c>gvec</c> is cleared when that does not hold.
+        /// </summary>
+        private void EmitGroupPlans()
+        {
+            var w = _w;
+            const int T = Tile;
+            string vg = "v_" + _spec.Group!.Name;
+            w.WriteLine("bool gvec = true;");
+            foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+            {
+                var p = a.Placement;
+                var t = _spec.FindTensor(p.Tensor)!;
+                int eb = t.Type.Size() * 8;
+                string n = "g" + a.Name;
+                string addr = Address(t, p.Selectors.AsArray());
+                w.WriteLine($"Span<long> pa_{n} = stackalloc long[{4 * T}];");
+                w.WriteLine($"Span<int> pb_{n} = stackalloc int[{4 * T}];");
+                w.WriteLine($"Span<uint> lm_{n} = stackalloc uint[{T}];");
+                w.WriteLine($"int w_{n} = {(a.IsFloat ? "0" : Width(a))};");
+                w.WriteLine($"int sr_{n} = 32 - w_{n};");
+                w.OpenBlock("for (int tt = 0; tt < 4; tt++)");
+                w.OpenBlock($"for (int ti = 0; ti < {T}; ti++)");
+                w.WriteLine($"int v_n = nStart + (tt & 1) * {T} + ti;");
+                w.WriteLine($"int {vg} = tt >> 1;");
+                w.WriteLine("_ = v_n;");
+                w.WriteLine($"_ = {vg};");
+                if (a.IsFloat)
+                {
+                    w.WriteLine($"pa_{n}[tt * {T} + ti] = {addr};");
+                    w.WriteLine($"pb_{n}[tt * {T} + ti] = 0;");
+                }
+                else
+                {
+                    string slot = p.Interleave.Count > 0 ? $"KernelGenHelpers.InterleaveSlot({Idx(p.Slot!)}, Inverse_{a.Name})" : Idx(p.Slot!);
+                    w.WriteLine($"long bit = ({slot}) * w_{n};");
+                    w.OpenBlock($"if (bit < 0 || {eb} % w_{n} != 0)");
+                    w.WriteLine("gvec = false;");
+                    w.CloseBlock();
+                    w.WriteLine($"pa_{n}[tt * {T} + ti] = {addr} + bit / {eb} * {Stride(t, p)};");
+                    w.WriteLine($"pb_{n}[tt * {T} + ti] = (int)(bit % {eb});");
+                }
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine($"long stepN_{n} = pa_{n}[{T}] - pa_{n}[0], stepG_{n} = pa_{n}[{2 * T}] - pa_{n}[0];");
+                w.WriteLine($"bool same_{n} = true, cont_{n} = true;");
+                w.OpenBlock($"for (int x = 0; x < {T}; x++)");
+                w.OpenBlock($"if (pb_{n}[{T} + x] != pb_{n}[x] || pb_{n}[{2 * T} + x] != pb_{n}[x] || pb_{n}[{3 * T} + x] != pb_{n}[x]"
+                    + $" || pa_{n}[{T} + x] - pa_{n}[x] != stepN_{n} || pa_{n}[{2 * T} + x] - pa_{n}[x] != stepG_{n} || pa_{n}[{3 * T} + x] - pa_{n}[x] != stepN_{n} + stepG_{n})");
+                w.WriteLine("gvec = false;");
+                w.CloseBlock();
+                w.WriteLine($"same_{n} &= pa_{n}[x] == pa_{n}[0];");
+                w.WriteLine($"cont_{n} &= pa_{n}[x] - pa_{n}[0] == x * {t.Type.Size()};");
+                w.WriteLine($"lm_{n}[x] = w_{n} == 0 ? 0u : 1u << (32 - w_{n} - pb_{n}[x]);");
+                w.CloseBlock();
+                w.WriteLine(a.IsFloat ? $"gvec &= cont_{n};" : $"gvec &= same_{n} || cont_{n};");
+                w.WriteLine($"{VectorType(T)}<uint> vm_{n} = {VectorType(T)}.Create((ReadOnlySpan<uint>)lm_{n});");
+                w.WriteLine($"long base_{n} = pa_{n}[0];");
+            }
+        }
+
+        /// <summary>Fills the tile's group tables in vector lanes along n (inside <c>if (gvec)</c>).</summary>
+        private void EmitGroupVectorFill()
+        {
+            var w = _w;
+            const int T = Tile;
+            string vec = VectorType(T);
+            string vg = "v_" + _spec.Group!.Name;
+            var exprs = StagedExprs();
+            foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor)!;
+                string n = "g" + a.Name;
+                w.WriteLine($"ref byte rb_{n} = ref MemoryMarshal.GetReference({Buffer(t)});");
+                w.WriteLine($"long tile_{n} = base_{n} + (long)((n0 - nStart) / {T}) * stepN_{n};");
+            }
+            w.OpenBlock($"for (int {vg} = 0; {vg} < (int)groupCount; {vg}++)");
+            foreach (var a in _spec.Arrays.Where(a => a.Level == ArrayLevel.Group))
+            {
+                var t = _spec.FindTensor(a.Placement.Tensor)!;
+                string n = "g" + a.Name;
+                string at = $"(nint)(tile_{n} + {vg} * stepG_{n})";
+                if (a.IsFloat)
+                {
+                    string load = a.FloatType switch
+                    {
+                        ScalarKind.F16 => $"KernelGenHelpers.HalfToSingle(KernelGenHelpers.LoadWidenUInt16x{T}(ref Unsafe.Add(ref rb_{n}, {at}), 0))",
+                        ScalarKind.BF16 => $"{vec}.ShiftLeft(KernelGenHelpers.LoadWidenUInt16x{T}(ref Unsafe.Add(ref rb_{n}, {at}), 0), 16).AsSingle()",
+                        _ => $"{vec}.LoadUnsafe(ref Unsafe.As<byte, float>(ref Unsafe.Add(ref rb_{n}, {at})))",
+                    };
+                    w.WriteLine($"{vec}<float> ga_{a.Name} = {load};");
+                }
+                else
+                {
+                    w.WriteLine($"{vec}<uint> graw_{a.Name} = same_{n} ? {vec}.Create({LoadElement(t, $"rb_{n}", at)}) : {LoadContiguous(t, T, $"rb_{n}", at)};");
+                    w.WriteLine(a.IsSigned
+                        ? $"{vec}<int> ga_{a.Name} = {vec}.ShiftRightArithmetic((graw_{a.Name} * vm_{n}).AsInt32(), sr_{n});"
+                        : $"{vec}<int> ga_{a.Name} = {vec}.ShiftRightLogical(graw_{a.Name} * vm_{n}, sr_{n}).AsInt32();");
+                }
+            }
+            foreach (var l in _spec.Lets.Where(l => l.Value.Period == TensorFormatSpec.GroupPeriod))
+            {
+                w.WriteLine($"{vec}<{LetType(l)}> gl_{l.Name} = {VecG(l.Value)};");
+            }
+            for (int i = 0; i < exprs.Count; i++)
+            {
+                w.WriteLine($"{VecG(exprs[i])}.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(tb_{i}), (nuint)(tOff + {vg} * {T}));");
+            }
+            w.CloseBlock();
         }
 
         // ---- logical fields -------------------------------------------------------------------------------------

@@ -478,7 +478,19 @@ public static partial class GPTQCodec
     /// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly
     /// the scalar operations: results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
     /// </summary>
+    /// <remarks>Rows in whole aligned tiles of 8 go through <c>DecodeTiles8</c> (8 rows at a time, lanes along n) when
+    /// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>
     public static void DecodeRowsV256(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    {
+        CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+        if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst))
+        {
+            DecodeRowsV256Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+        }
+    }
+
+    /// <summary>The row-by-row part of <see cref="DecodeRowsV256"/> (rows outside the tiles, layers the tile plan refuses).</summary>
+    private static void DecodeRowsV256Rows(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
         CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
         long d_N = layout.OutFeatures;
@@ -733,7 +745,19 @@ public static partial class GPTQCodec
     /// are gathered per lane with the scalar reads. Either way the per-element formula runs in vector lanes with exactly
     /// the scalar operations: results equal <see cref="DecodeRowsScalar"/> bit for bit. Callable on any hardware.
     /// </summary>
+    /// <remarks>Rows in whole aligned tiles of 8 go through <c>DecodeTiles8</c> (8 rows at a time, lanes along n) when
+    /// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>
     public static void DecodeRowsV512(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    {
+        CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+        if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst))
+        {
+            DecodeRowsV512Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+        }
+    }
+
+    /// <summary>The row-by-row part of <see cref="DecodeRowsV512"/> (rows outside the tiles, layers the tile plan refuses).</summary>
+    private static void DecodeRowsV512Rows(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
         CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
         long d_N = layout.OutFeatures;
@@ -976,6 +1000,631 @@ public static partial class GPTQCodec
             System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);
             System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
             System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
+        }
+    }
+
+    /// <summary>
+    /// Tiled Vector256 decoder: output rows in aligned tiles of 8, inputs in chunks of 8. For each input of a chunk,
+    /// the codes of the tile's 8 rows are one contiguous load of 8 storage elements (or one shared element) and a per-lane
+    /// shift (multiply by a power of two, then one shift) at offsets planned once per call from the scalar path's own
+    /// addressing; per-group values come from per-tile tables (lanes along n) filled 8 rows at a time from the per-group
+    /// arrays' own plans (or with the scalar reads when those refuse), looked up by each input's group (act-order included);
+    /// the formula runs in lanes along n with exactly the scalar operations and the 8x8 result is transposed into the
+    /// rows. Rows go in blocks of 128, inputs in runs of 128 over every tile of a block, so words shared by
+    /// neighbouring tiles are read from cache. Equal to <see cref="DecodeRowsScalar"/> bit for bit. Rows outside whole tiles and inputs
+    /// after the last whole chunk use the row paths. Returns false (nothing written) when the run-time plan refuses the layer.
+    /// </summary>
+    private static bool DecodeTiles8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    {
+        long d_N = layout.OutFeatures;
+        long d_K = layout.InFeatures;
+        int p_bits = layout.Bits;
+        int p_group_size = layout.GroupSize;
+        int p_checkpoint = (int)layout.Checkpoint;
+        long z_G = layout.G;
+        long t_qweight_c = layout.QweightColumns;
+        long t_qzeros_c = layout.QzerosColumns;
+        long t_scales_c = layout.ScalesColumns;
+        bool has_g_idx = !gIdx.IsEmpty;
+        long groupCount = layout.GroupCount;
+        int kCount = (int)d_K;
+        int chunkCount = kCount / 8;
+        int nStart = (firstOutRow + 7) / 8 * 8;
+        int nEnd = (int)(((long)firstOutRow + rowCount) / 8 * 8);
+        if (chunkCount == 0 || nEnd <= nStart)
+        {
+            return false;
+        }
+        // plan of 'q': element offset and field bit of (row i, input j) in the tiles at (0, 0), (+8 rows), (+8 inputs), (both)
+        int w_q = p_bits;
+        if (32 % w_q != 0)
+        {
+            return false;
+        }
+        Span<long> pa_q = stackalloc long[256];
+        Span<int> pb_q = stackalloc int[256];
+        for (int tt = 0; tt < 4; tt++)
+        {
+            for (int tj = 0; tj < 8; tj++)
+            {
+                for (int ti = 0; ti < 8; ti++)
+                {
+                    int v_n = nStart + (tt & 1) * 8 + ti;
+                    int v_k = (tt >> 1) * 8 + tj;
+                    _ = v_n;
+                    _ = v_k;
+                    long bit = ((long)v_k) * w_q;
+                    if (bit < 0)
+                    {
+                        return false;
+                    }
+                    pa_q[tt * 64 + tj * 8 + ti] = (0L * t_qweight_c + (long)v_n) * 4L + bit / 32 * t_qweight_c * 4L;
+                    pb_q[tt * 64 + tj * 8 + ti] = (int)(bit % 32);
+                }
+            }
+        }
+        long stepN_q = pa_q[64] - pa_q[0], stepK_q = pa_q[128] - pa_q[0];
+        bool same_q = true, cont_q = true;
+        for (int x = 0; x < 64; x++)
+        {
+            if (pb_q[64 + x] != pb_q[x] || pb_q[128 + x] != pb_q[x] || pb_q[192 + x] != pb_q[x] || pa_q[64 + x] - pa_q[x] != stepN_q || pa_q[128 + x] - pa_q[x] != stepK_q || pa_q[192 + x] - pa_q[x] != stepN_q + stepK_q)
+            {
+                return false;
+            }
+            long d = pa_q[x] - pa_q[x & ~7];
+            same_q &= d == 0;
+            cont_q &= d == (x & 7) * 4;
+        }
+        if (!same_q && !cont_q)
+        {
+            return false;
+        }
+        long base_q = pa_q[0];
+        Span<uint> lm_q = stackalloc uint[64];
+        Span<uint> ls_q = stackalloc uint[64];
+        Span<nint> lo_q = stackalloc nint[8];
+        for (int x = 0; x < 64; x++)
+        {
+            lm_q[x] = 1u << (32 - w_q - pb_q[x]);
+            ls_q[x] = (uint)(32 - w_q - pb_q[x]);
+            lo_q[x / 8] = (nint)(pa_q[x & ~7] - base_q);
+        }
+        ref uint vm_q = ref MemoryMarshal.GetReference(lm_q);
+        ref uint vs_q = ref MemoryMarshal.GetReference(ls_q);
+        ref nint o_q = ref MemoryMarshal.GetReference(lo_q);
+        int sr_q = 32 - w_q;
+        if (nStart > firstOutRow)
+        {
+            DecodeRowsV256Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, nStart - firstOutRow, dst);
+        }
+        if (firstOutRow + rowCount > nEnd)
+        {
+            DecodeRowsV256Rows(layout, qweight, qzeros, scales, gIdx, nEnd, firstOutRow + rowCount - nEnd, dst.Slice((nEnd - firstOutRow) * kCount));
+        }
+        int[] kGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, kCount));
+        int[] chunkGroup = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, chunkCount));
+        float[] tb_0 = System.Buffers.ArrayPool<float>.Shared.Rent(checked((int)groupCount * 128));
+        int[] tb_1 = System.Buffers.ArrayPool<int>.Shared.Rent(checked((int)groupCount * 128));
+        try
+        {
+            if (has_g_idx)
+            {
+                for (int v_k = 0; v_k < kCount; v_k++)
+                {
+                    int v_g = BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L))));
+                    if ((ulong)(uint)v_g >= (ulong)groupCount)
+                    {
+                        ThrowBadGroup(v_k, v_g, groupCount);
+                    }
+                    kGroup[v_k] = v_g;
+                }
+            }
+            else
+            {
+                long gsz = p_group_size;
+                if (gsz >= 1)
+                {
+                    int v_g = 0;
+                    long next = gsz;
+                    for (int v_k = 0; v_k < kCount; v_k++)
+                    {
+                        if (v_k == next)
+                        {
+                            v_g++;
+                            next += gsz;
+                        }
+                        if ((ulong)(uint)v_g >= (ulong)groupCount)
+                        {
+                            ThrowBadGroup(v_k, v_g, groupCount);
+                        }
+                        kGroup[v_k] = v_g;
+                    }
+                }
+                else
+                {
+                    for (int v_k = 0; v_k < kCount; v_k++)
+                    {
+                        int v_g = checked((int)(((long)v_k / p_group_size)));
+                        if ((ulong)(uint)v_g >= (ulong)groupCount)
+                        {
+                            ThrowBadGroup(v_k, v_g, groupCount);
+                        }
+                        kGroup[v_k] = v_g;
+                    }
+                }
+            }
+            for (int c = 0; c < chunkCount; c++)
+            {
+                int first = kGroup[c * 8];
+                chunkGroup[c] = Vector256.EqualsAll(Vector256.Create((ReadOnlySpan<int>)kGroup.AsSpan(c * 8, 8)), Vector256.Create(first)) ? first : -1;
+            }
+            ref float tr_0 = ref MemoryMarshal.GetArrayDataReference(tb_0);
+            ref int tr_1 = ref MemoryMarshal.GetArrayDataReference(tb_1);
+            ref float dstRef = ref MemoryMarshal.GetReference(dst);
+            bool gvec = true;
+            Span<long> pa_gqz = stackalloc long[32];
+            Span<int> pb_gqz = stackalloc int[32];
+            Span<uint> lm_gqz = stackalloc uint[8];
+            int w_gqz = p_bits;
+            int sr_gqz = 32 - w_gqz;
+            for (int tt = 0; tt < 4; tt++)
+            {
+                for (int ti = 0; ti < 8; ti++)
+                {
+                    int v_n = nStart + (tt & 1) * 8 + ti;
+                    int v_g = tt >> 1;
+                    _ = v_n;
+                    _ = v_g;
+                    long bit = ((long)v_n) * w_gqz;
+                    if (bit < 0 || 32 % w_gqz != 0)
+                    {
+                        gvec = false;
+                    }
+                    pa_gqz[tt * 8 + ti] = ((long)v_g * t_qzeros_c + 0L) * 4L + bit / 32 * 4L;
+                    pb_gqz[tt * 8 + ti] = (int)(bit % 32);
+                }
+            }
+            long stepN_gqz = pa_gqz[8] - pa_gqz[0], stepG_gqz = pa_gqz[16] - pa_gqz[0];
+            bool same_gqz = true, cont_gqz = true;
+            for (int x = 0; x < 8; x++)
+            {
+                if (pb_gqz[8 + x] != pb_gqz[x] || pb_gqz[16 + x] != pb_gqz[x] || pb_gqz[24 + x] != pb_gqz[x] || pa_gqz[8 + x] - pa_gqz[x] != stepN_gqz || pa_gqz[16 + x] - pa_gqz[x] != stepG_gqz || pa_gqz[24 + x] - pa_gqz[x] != stepN_gqz + stepG_gqz)
+                {
+                    gvec = false;
+                }
+                same_gqz &= pa_gqz[x] == pa_gqz[0];
+                cont_gqz &= pa_gqz[x] - pa_gqz[0] == x * 4;
+                lm_gqz[x] = w_gqz == 0 ? 0u : 1u << (32 - w_gqz - pb_gqz[x]);
+            }
+            gvec &= same_gqz || cont_gqz;
+            Vector256<uint> vm_gqz = Vector256.Create((ReadOnlySpan<uint>)lm_gqz);
+            long base_gqz = pa_gqz[0];
+            Span<long> pa_gs = stackalloc long[32];
+            Span<int> pb_gs = stackalloc int[32];
+            Span<uint> lm_gs = stackalloc uint[8];
+            int w_gs = 0;
+            int sr_gs = 32 - w_gs;
+            for (int tt = 0; tt < 4; tt++)
+            {
+                for (int ti = 0; ti < 8; ti++)
+                {
+                    int v_n = nStart + (tt & 1) * 8 + ti;
+                    int v_g = tt >> 1;
+                    _ = v_n;
+                    _ = v_g;
+                    pa_gs[tt * 8 + ti] = ((long)v_g * t_scales_c + (long)v_n) * 2L;
+                    pb_gs[tt * 8 + ti] = 0;
+                }
+            }
+            long stepN_gs = pa_gs[8] - pa_gs[0], stepG_gs = pa_gs[16] - pa_gs[0];
+            bool same_gs = true, cont_gs = true;
+            for (int x = 0; x < 8; x++)
+            {
+                if (pb_gs[8 + x] != pb_gs[x] || pb_gs[16 + x] != pb_gs[x] || pb_gs[24 + x] != pb_gs[x] || pa_gs[8 + x] - pa_gs[x] != stepN_gs || pa_gs[16 + x] - pa_gs[x] != stepG_gs || pa_gs[24 + x] - pa_gs[x] != stepN_gs + stepG_gs)
+                {
+                    gvec = false;
+                }
+                same_gs &= pa_gs[x] == pa_gs[0];
+                cont_gs &= pa_gs[x] - pa_gs[0] == x * 2;
+                lm_gs[x] = w_gs == 0 ? 0u : 1u << (32 - w_gs - pb_gs[x]);
+            }
+            gvec &= cont_gs;
+            Vector256<uint> vm_gs = Vector256.Create((ReadOnlySpan<uint>)lm_gs);
+            long base_gs = pa_gs[0];
+            for (int sb = nStart; sb < nEnd; sb += 128)
+            {
+                int sbEnd = Math.Min(nEnd, sb + 128);
+                for (int n0 = sb; n0 < sbEnd; n0 += 8)
+                {
+                    int tOff = (n0 - sb) / 8 * (int)groupCount * 8;
+                    if (gvec)
+                    {
+                        ref byte rb_gqz = ref MemoryMarshal.GetReference(qzeros);
+                        long tile_gqz = base_gqz + (long)((n0 - nStart) / 8) * stepN_gqz;
+                        ref byte rb_gs = ref MemoryMarshal.GetReference(scales);
+                        long tile_gs = base_gs + (long)((n0 - nStart) / 8) * stepN_gs;
+                        for (int v_g = 0; v_g < (int)groupCount; v_g++)
+                        {
+                            Vector256<uint> graw_qz = same_gqz ? Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_gqz, (nint)(tile_gqz + v_g * stepG_gqz)))) : Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_gqz, (nint)(tile_gqz + v_g * stepG_gqz))));
+                            Vector256<int> ga_qz = Vector256.ShiftRightLogical(graw_qz * vm_gqz, sr_gqz).AsInt32();
+                            Vector256<float> ga_s = KernelGenHelpers.HalfToSingle(KernelGenHelpers.LoadWidenUInt16x8(ref Unsafe.Add(ref rb_gs, (nint)(tile_gs + v_g * stepG_gs)), 0));
+                            Vector256<int> gl_z = (p_checkpoint == 0 ? ((ga_qz + Vector256.Create(1)) & Vector256.Create(((1 << p_bits) - 1))) : ga_qz);
+                            ga_s.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(tb_0), (nuint)(tOff + v_g * 8));
+                            gl_z.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(tb_1), (nuint)(tOff + v_g * 8));
+                        }
+                    }
+                    else
+                    {
+                        for (int v_g = 0; v_g < (int)groupCount; v_g++)
+                        {
+                            for (int ti = 0; ti < 8; ti++)
+                            {
+                                int v_n = n0 + ti;
+                                int a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                                float a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                                int l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                                tb_0[tOff + v_g * 8 + ti] = a_s;
+                                tb_1[tOff + v_g * 8 + ti] = l_z;
+                            }
+                        }
+                    }
+                }
+                for (int cb = 0; cb < chunkCount; cb += 16)
+                {
+                    int ce = Math.Min(chunkCount, cb + 16);
+                    for (int n0 = sb; n0 < sbEnd; n0 += 8)
+                    {
+                        int tOff = (n0 - sb) / 8 * (int)groupCount * 8;
+                        nint tile_q = (nint)(base_q + (long)((n0 - nStart) / 8) * stepN_q);
+                        nint rowOff = (nint)(n0 - firstOutRow) * kCount;
+                        ref float tileRef = ref Unsafe.Add(ref dstRef, rowOff);
+                        if (!same_q)
+                        {
+                            TileChunks8_0(layout, qweight, qzeros, scales, gIdx, kCount, cb, ce, ref tileRef, tile_q, stepK_q, ref vm_q, ref vs_q, ref o_q, sr_q, ref MemoryMarshal.GetArrayDataReference(kGroup), ref Unsafe.Add(ref tr_0, tOff), ref Unsafe.Add(ref tr_1, tOff));
+                        }
+                        else
+                        {
+                            TileChunks8_1(layout, qweight, qzeros, scales, gIdx, kCount, cb, ce, ref tileRef, tile_q, stepK_q, ref vm_q, ref vs_q, ref o_q, sr_q, ref MemoryMarshal.GetArrayDataReference(kGroup), ref Unsafe.Add(ref tr_0, tOff), ref Unsafe.Add(ref tr_1, tOff));
+                        }
+                    }
+                }
+                for (int n0 = sb; n0 < sbEnd && chunkCount * 8 < kCount; n0 += 8)
+                {
+                    nint rowOff = (nint)(n0 - firstOutRow) * kCount;
+                    for (int ti = 0; ti < 8 && chunkCount * 8 < kCount; ti++)
+                    {
+                        int v_n = n0 + ti;
+                        int lastGroup = -1;
+                        int a_qz = 0;
+                        float a_s = 0f;
+                        int l_z = 0;
+                        for (int v_k = chunkCount * 8; v_k < kCount; v_k++)
+                        {
+                            int v_g = has_g_idx ? BinaryPrimitives.ReadInt32LittleEndian(gIdx.Slice(checked((int)(((long)v_k) * 4L)))) : checked((int)(((long)v_k / p_group_size)));
+                            if (v_g != lastGroup)
+                            {
+                                if ((ulong)(uint)v_g >= (ulong)groupCount)
+                                {
+                                    ThrowBadGroup(v_k, v_g, groupCount);
+                                }
+                                a_qz = KernelGenHelpers.ReadStream(qzeros, ((long)v_g * t_qzeros_c + 0L) * 4L, 4L, 32, (long)v_n * p_bits, p_bits);
+                                a_s = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(scales.Slice(checked((int)(((long)v_g * t_scales_c + (long)v_n) * 2L)))));
+                                l_z = (p_checkpoint == 0 ? ((a_qz + 1) & ((1 << p_bits) - 1)) : a_qz);
+                                lastGroup = v_g;
+                            }
+                            int a_q = KernelGenHelpers.ReadStream(qweight, (0L * t_qweight_c + (long)v_n) * 4L, t_qweight_c * 4L, 32, (long)v_k * p_bits, p_bits);
+                            float l_y = (a_s * (float)((a_q - l_z)));
+                            Unsafe.Add(ref dstRef, rowOff + ti * kCount + v_k) = l_y;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(kGroup);
+            System.Buffers.ArrayPool<int>.Shared.Return(chunkGroup);
+            System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
+            System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
+        }
+        return true;
+    }
+
+    /// <summary>The chunks of one tile of <see cref="DecodeTiles8"/> ('q' contiguous elements).</summary>
+    private static void TileChunks8_0(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int kCount, int cFirst, int cEnd, ref float tileRef, nint tile_q, long stepK_q, ref uint vm_q, ref uint vs_q, ref nint o_q, int sr_q, ref int kg, ref float tr_0, ref int tr_1)
+    {
+        long d_N = layout.OutFeatures;
+        long d_K = layout.InFeatures;
+        int p_bits = layout.Bits;
+        int p_group_size = layout.GroupSize;
+        int p_checkpoint = (int)layout.Checkpoint;
+        long z_G = layout.G;
+        long t_qweight_c = layout.QweightColumns;
+        long t_qzeros_c = layout.QzerosColumns;
+        long t_scales_c = layout.ScalesColumns;
+        bool has_g_idx = !gIdx.IsEmpty;
+        long groupCount = layout.GroupCount;
+        ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+        Span<float> spill = stackalloc float[64];
+        for (int c = cFirst; c < cEnd; c++)
+        {
+            int k0 = c * 8;
+            nint at_q = tile_q + (nint)(c * stepK_q);
+            Vector256<float> y_0;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 0)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 0)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 0)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 0) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_0 = vl_y;
+            }
+            Vector256<float> y_1;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 1)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 8)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 8)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 1) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_1 = vl_y;
+            }
+            Vector256<float> y_2;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 2)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 16)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 16)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 2) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_2 = vl_y;
+            }
+            Vector256<float> y_3;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 3)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 24)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 24)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 3) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_3 = vl_y;
+            }
+            Vector256<float> y_4;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 4)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 32)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 32)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 4) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_4 = vl_y;
+            }
+            Vector256<float> y_5;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 5)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 40)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 40)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 5) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_5 = vl_y;
+            }
+            Vector256<float> y_6;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 6)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 48)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 48)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 6) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_6 = vl_y;
+            }
+            Vector256<float> y_7;
+            {
+                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 7)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 56)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 56)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 7) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_7 = vl_y;
+            }
+            ref float outRef = ref Unsafe.Add(ref tileRef, k0);
+            if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+            {
+                var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_0, y_1);
+                var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_0, y_1);
+                var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_2, y_3);
+                var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_2, y_3);
+                var t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_4, y_5);
+                var t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_4, y_5);
+                var t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_6, y_7);
+                var t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_6, y_7);
+                var s0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44);
+                var s1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);
+                var s2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44);
+                var s3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+                var s4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44);
+                var s5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);
+                var s6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44);
+                var s7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref outRef, (nuint)(0 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref outRef, (nuint)(1 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref outRef, (nuint)(2 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref outRef, (nuint)(3 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref outRef, (nuint)(4 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref outRef, (nuint)(5 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref outRef, (nuint)(6 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref outRef, (nuint)(7 * kCount));
+            }
+            else
+            {
+                y_0.CopyTo(spill.Slice(0));
+                y_1.CopyTo(spill.Slice(8));
+                y_2.CopyTo(spill.Slice(16));
+                y_3.CopyTo(spill.Slice(24));
+                y_4.CopyTo(spill.Slice(32));
+                y_5.CopyTo(spill.Slice(40));
+                y_6.CopyTo(spill.Slice(48));
+                y_7.CopyTo(spill.Slice(56));
+                for (int ti = 0; ti < 8; ti++)
+                {
+                    for (int tj = 0; tj < 8; tj++)
+                    {
+                        Unsafe.Add(ref outRef, ti * kCount + tj) = spill[tj * 8 + ti];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The chunks of one tile of <see cref="DecodeTiles8"/> ('q' shared element).</summary>
+    private static void TileChunks8_1(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int kCount, int cFirst, int cEnd, ref float tileRef, nint tile_q, long stepK_q, ref uint vm_q, ref uint vs_q, ref nint o_q, int sr_q, ref int kg, ref float tr_0, ref int tr_1)
+    {
+        long d_N = layout.OutFeatures;
+        long d_K = layout.InFeatures;
+        int p_bits = layout.Bits;
+        int p_group_size = layout.GroupSize;
+        int p_checkpoint = (int)layout.Checkpoint;
+        long z_G = layout.G;
+        long t_qweight_c = layout.QweightColumns;
+        long t_qzeros_c = layout.QzerosColumns;
+        long t_scales_c = layout.ScalesColumns;
+        bool has_g_idx = !gIdx.IsEmpty;
+        long groupCount = layout.GroupCount;
+        ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+        Span<float> spill = stackalloc float[64];
+        for (int c = cFirst; c < cEnd; c++)
+        {
+            int k0 = c * 8;
+            nint at_q = tile_q + (nint)(c * stepK_q);
+            Vector256<float> y_0;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 0)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 0)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 0)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 0) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_0 = vl_y;
+            }
+            Vector256<float> y_1;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 1)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 8)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 8)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 1) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_1 = vl_y;
+            }
+            Vector256<float> y_2;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 2)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 16)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 16)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 2) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_2 = vl_y;
+            }
+            Vector256<float> y_3;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 3)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 24)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 24)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 3) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_3 = vl_y;
+            }
+            Vector256<float> y_4;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 4)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 32)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 32)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 4) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_4 = vl_y;
+            }
+            Vector256<float> y_5;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 5)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 40)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 40)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 5) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_5 = vl_y;
+            }
+            Vector256<float> y_6;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 6)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 48)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 48)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 6) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_6 = vl_y;
+            }
+            Vector256<float> y_7;
+            {
+                Vector256<uint> raw_q = Vector256.Create(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 7)))));
+                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, Vector256.LoadUnsafe(ref vs_q, 56)) : raw_q * Vector256.LoadUnsafe(ref vm_q, 56)), sr_q).AsInt32();
+                nuint gj = (nuint)(Unsafe.Add(ref kg, k0 + 7) * 8);
+                Vector256<float> vg_0 = Vector256.LoadUnsafe(ref tr_0, gj);
+                Vector256<int> vg_1 = Vector256.LoadUnsafe(ref tr_1, gj);
+                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                y_7 = vl_y;
+            }
+            ref float outRef = ref Unsafe.Add(ref tileRef, k0);
+            if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+            {
+                var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_0, y_1);
+                var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_0, y_1);
+                var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_2, y_3);
+                var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_2, y_3);
+                var t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_4, y_5);
+                var t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_4, y_5);
+                var t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(y_6, y_7);
+                var t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(y_6, y_7);
+                var s0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44);
+                var s1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);
+                var s2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44);
+                var s3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+                var s4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44);
+                var s5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);
+                var s6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44);
+                var s7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref outRef, (nuint)(0 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref outRef, (nuint)(1 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref outRef, (nuint)(2 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref outRef, (nuint)(3 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref outRef, (nuint)(4 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref outRef, (nuint)(5 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref outRef, (nuint)(6 * kCount));
+                System.Runtime.Intrinsics.X86.Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref outRef, (nuint)(7 * kCount));
+            }
+            else
+            {
+                y_0.CopyTo(spill.Slice(0));
+                y_1.CopyTo(spill.Slice(8));
+                y_2.CopyTo(spill.Slice(16));
+                y_3.CopyTo(spill.Slice(24));
+                y_4.CopyTo(spill.Slice(32));
+                y_5.CopyTo(spill.Slice(40));
+                y_6.CopyTo(spill.Slice(48));
+                y_7.CopyTo(spill.Slice(56));
+                for (int ti = 0; ti < 8; ti++)
+                {
+                    for (int tj = 0; tj < 8; tj++)
+                    {
+                        Unsafe.Add(ref outRef, ti * kCount + tj) = spill[tj * 8 + ti];
+                    }
+                }
+            }
         }
     }
 
