@@ -50,4 +50,19 @@ public class VerifyCommandTests
         Assert.True(r.ExitCode == 0, r.Stdout);
         Assert.Equal(2, CliHarness.Run("convert", layer, dir.File("x.safetensors"), "--type", "Q4_0").ExitCode);
     }
+
+    [Fact]
+    public void Bf16HuggingFaceFoldersConvertToBf16GgufByDefault()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, CliHarness.Run("convert", RepoPaths.Model("tiny-llama-f32.gguf"), dir.File("hf"), "--to", "hf", "--type", "BF16", "--quiet").ExitCode);
+        Assert.Equal(0, CliHarness.Run("convert", dir.File("hf"), dir.File("b.gguf"), "--quiet").ExitCode);
+        using (var g = KernelGen.Containers.Gguf.GgufFile.Open(dir.File("b.gguf")))
+        {
+            Assert.Equal(16, g.Tensors.Count(t => t.TypeName == "BF16"));
+            Assert.Equal(5, g.Tensors.Count(t => t.TypeName == "F32"));
+        }
+        var r = CliHarness.Run("verify", dir.File("hf"), dir.File("b.gguf"));
+        Assert.True(r.ExitCode == 0, r.Stdout);
+    }
 }
