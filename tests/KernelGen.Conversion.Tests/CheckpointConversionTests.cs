@@ -50,7 +50,7 @@ public class CheckpointConversionTests
         Assert.Equal(128, repacked.Quantization!.GroupSize);
         // The bias (a plain tensor) travels unchanged.
         Assert.NotNull(repacked.Find(Layer + ".bias"));
-        if (first == "gptq") Assert.True(File.Exists(dir.File("a/quantize_config.json")));
+        Assert.True(File.Exists(dir.File(first == "gptq" ? "a/quantize_config.json" : "a/quant_config.json")));
     }
 
     [Fact]

@@ -170,5 +170,11 @@ public sealed class GroupCheckpointWriter
         var options = new JsonSerializerOptions { WriteIndented = true };
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(options));
         if (Target == "gptq") File.WriteAllText(Path.Combine(folder, "quantize_config.json"), quantization.ToJsonString(options));
+        // Older AutoAWQ releases read their own quant_config.json rather than config.json's quantization_config.
+        if (Target == "awq")
+            File.WriteAllText(Path.Combine(folder, "quant_config.json"), new JsonObject
+            {
+                ["zero_point"] = true, ["q_group_size"] = first.GroupSize, ["w_bit"] = 4, ["version"] = "GEMM",
+            }.ToJsonString(options));
     }
 }
