@@ -50,3 +50,20 @@ public class ConvertCommandTests
         Assert.Single(Directory.GetFileSystemEntries(dir.Path));
     }
 }
+
+/// <summary>A lone safetensors file converts as the model folder it belongs to.</summary>
+public class SafetensorsFileInputTests
+{
+    [Fact]
+    public void SafetensorsFileConvertsWithItsFolder()
+    {
+        using var dir = new TempDir();
+        string layer = Path.Combine(RepoPaths.TestData, "vectors", "quant", "gptq", "gptq_b4_g128_asym_act0_512x128");
+        var r = CliHarness.Run("convert", Path.Combine(layer, "model.safetensors"), dir.File("g.gguf"), "--quiet");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(0, CliHarness.Run("verify", layer, dir.File("g.gguf"), "--tolerance", "0.1").ExitCode); // asymmetric GPTQ: lossy, lowest-error 4-bit type
+        var refusal = CliHarness.Run("convert", Path.Combine(layer, "reference.safetensors"), dir.File("r.gguf"), "--quiet");
+        Assert.Equal(2, refusal.ExitCode);
+        Assert.Contains("convert the folder", refusal.Stderr);
+    }
+}

@@ -37,7 +37,7 @@ public static class ConvertCommand
             string kind = (parse.GetValue(to) ?? Path.GetExtension(outPath).TrimStart('.')).ToLowerInvariant();
             if ((File.Exists(outPath) || Directory.Exists(outPath)) && !parse.GetValue(force)) throw new CliUsageException($"{outPath} already exists (use --force to overwrite)");
             if (Path.GetFullPath(inPath) == Path.GetFullPath(outPath)) throw new CliUsageException("the output must not be the input");
-            using var container = ModelOpener.Open(inPath);
+            using var container = OpenInput(inPath, kind);
             var job = ConversionJob.Create(container, kind, new ConversionOptions(parse.GetValue(type), parse.GetValue(pure), Math.Max(1, parse.GetValue(threads)),
                 parse.GetValue(bits), parse.GetValue(groupSize), parse.GetValue(sym)));
             var clock = Stopwatch.StartNew();
@@ -46,6 +46,22 @@ public static class ConvertCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The input as a container. A lone safetensors file going to GGUF is read as the model folder it sits in, so its
+    /// config.json and tokenizer come along (a folder without them converts tensor by tensor).
+    /// </summary>
+    private static IModelContainer OpenInput(string path, string kind)
+    {
+        var container = ModelOpener.Open(path);
+        if (container is not KernelGen.Containers.Safetensors.SafetensorsFile file || kind != "gguf") return container;
+        string folderPath = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        container.Dispose();
+        var folder = KernelGen.Containers.HuggingFace.HfModelFolder.Open(folderPath);
+        if (folder.Shards.Any(s => Path.GetFullPath(s.Path) == Path.GetFullPath(path))) return folder;
+        folder.Dispose();
+        throw new CliUsageException($"{path} is not the weights file of the folder it sits in; convert the folder {folderPath} instead");
     }
 
     private static void RunWithProgress(ConversionJob converter, string outPath, bool quiet, TextWriter stderr, CancellationToken cancellation)
