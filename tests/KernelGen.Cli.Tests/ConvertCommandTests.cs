@@ -67,3 +67,20 @@ public class SafetensorsFileInputTests
         Assert.Contains("convert the folder", refusal.Stderr);
     }
 }
+
+/// <summary>A broken companion file (tokenizer) is bad input, reported in one line with exit code 2.</summary>
+public class BrokenCompanionFileTests
+{
+    [Fact]
+    public void CorruptTokenizerModelIsBadInput()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, CliHarness.Run("convert", RepoPaths.Model("tiny-llama-f32.gguf"), dir.File("hf"), "--to", "hf", "--quiet").ExitCode);
+        File.WriteAllBytes(dir.File("hf/tokenizer.model"), [0x0A, 0xFF, 0xFF, 0xFF]); // a field that runs past the end
+        var r = CliHarness.Run("convert", dir.File("hf"), dir.File("o.gguf"), "--quiet");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.StderrLines);
+        Assert.Contains("tokenizer.model", r.Stderr);
+        Assert.False(File.Exists(dir.File("o.gguf")));
+    }
+}

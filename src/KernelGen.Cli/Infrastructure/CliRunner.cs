@@ -27,7 +27,7 @@ public static class CliRunner
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;
         }
-        catch (Exception e) when (e is CliUsageException or NotSupportedException)
+        catch (Exception e) when (e is CliUsageException or NotSupportedException or InvalidDataException or System.Text.Json.JsonException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;
