@@ -1,0 +1,98 @@
+using KernelGen.Kernels.Generated;
+using KernelGen.Kernels.Threading;
+
+namespace KernelGen.Kernels.MatMul;
+
+/// <summary>
+/// A weight matrix W of <see cref="N"/> output rows by <see cref="K"/> inputs, held in a quantized layout, with the
+/// generated kernels that multiply it by f32 activations without ever materialising W in floats:
+/// <see cref="MatVec"/> (y = W·x, token generation) and <see cref="MatMul"/> (Y = X·Wᵀ for a batch of activation rows,
+/// prompt processing). GGUF row-block data is used in place (no copy).
+/// </summary>
+public sealed partial class QuantizedMatrix
+{
+    private readonly ReadOnlyMemory<byte> _rows;
+
+    private QuantizedMatrix(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n, long rowBytes)
+    {
+        Format = format;
+        _rows = rows;
+        K = k;
+        N = n;
+        RowBytes = rowBytes;
+    }
+
+    /// <summary>The weight format.</summary>
+    public KernelGenFormatInfo Format { get; }
+
+    /// <summary>Inputs per output (the row length; ggml's ne0).</summary>
+    public int K { get; }
+
+    /// <summary>Outputs (rows).</summary>
+    public int N { get; }
+
+    /// <summary>Bytes of one encoded row.</summary>
+    public long RowBytes { get; }
+
+    /// <summary>Bytes of the whole encoded matrix: what one matvec streams from memory.</summary>
+    public long WeightBytes => RowBytes * N;
+
+    /// <summary>The encoded rows.</summary>
+    public ReadOnlyMemory<byte> Rows => _rows;
+
+    /// <summary>
+    /// Wraps <paramref name="n"/> rows of <paramref name="k"/> elements of GGUF row-block data (ggml's layout for a
+    /// 2-D tensor with ne0 = k, ne1 = n). The memory is referenced, not copied.
+    /// </summary>
+    public static QuantizedMatrix FromRows(string format, ReadOnlyMemory<byte> rows, int k, int n) =>
+        FromRows(Dequantizer.GetFormat(format), rows, k, n);
+
+    /// <inheritdoc cref="FromRows(string, ReadOnlyMemory{byte}, int, int)"/>
+    public static QuantizedMatrix FromRows(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n)
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        if (k % format.BlockElements != 0)
+        {
+            throw new ArgumentException($"{format.Name} rows are whole {format.BlockElements}-element blocks; k = {k} is not a multiple.", nameof(k));
+        }
+        long rowBytes = (long)(k / format.BlockElements) * format.BlockBytes;
+        if (rows.Length != rowBytes * n)
+        {
+            throw new ArgumentException($"{n} rows of {k} {format.Name} elements take {rowBytes * n} bytes, not {rows.Length}.", nameof(rows));
+        }
+        return new QuantizedMatrix(format, rows, k, n, rowBytes);
+    }
+
+    /// <summary>y[r] = Σ_k W[r, k] · x[k] for every row r; <paramref name="x"/> has <see cref="K"/> elements, <paramref name="y"/> <see cref="N"/>.</summary>
+    public void MatVec(ReadOnlySpan<float> x, Span<float> y, KernelThreadPool? pool = null) => MatMul(x, 1, y, pool);
+
+    /// <summary>
+    /// Y[b, r] = Σ_k W[r, k] · X[b, k] for a batch of <paramref name="batch"/> activation rows: <paramref name="x"/> is
+    /// batch × <see cref="K"/> and <paramref name="y"/> batch × <see cref="N"/>, both row-major.
+    /// </summary>
+    public void MatMul(ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (x.Length < (long)batch * K)
+        {
+            throw new ArgumentException($"x needs {batch} x {K} floats, it has {x.Length}.", nameof(x));
+        }
+        if (y.Length < (long)batch * N)
+        {
+            throw new ArgumentException($"y needs {batch} x {N} floats, it has {y.Length}.", nameof(y));
+        }
+        // Reference fallback: decode one row at a time and dot it with every activation row.
+        var row = new float[K];
+        var span = _rows.Span;
+        for (int r = 0; r < N; r++)
+        {
+            Format.DecodeRow(span.Slice((int)(r * RowBytes), (int)RowBytes), row);
+            for (int b = 0; b < batch; b++)
+            {
+                y[b * N + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(row, x.Slice(b * K, K));
+            }
+        }
+    }
+}
