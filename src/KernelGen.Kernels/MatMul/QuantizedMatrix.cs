@@ -13,14 +13,31 @@ public sealed partial class QuantizedMatrix
 {
     private readonly ReadOnlyMemory<byte> _rows;
 
-    private QuantizedMatrix(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n, long rowBytes)
+    /// <summary>
+    /// For repacked layouts whose rows store the inputs in another order (GPTQ act-order groups made contiguous):
+    /// stored column j holds input <c>InputOrder[j]</c>, so kernels read x[InputOrder[j]]. Null means identity.
+    /// </summary>
+    private readonly int[]? _inputOrder;
+
+    private QuantizedMatrix(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n, long rowBytes, int[]? inputOrder = null, string? sourceFormat = null)
     {
         Format = format;
         _rows = rows;
         K = k;
         N = n;
         RowBytes = rowBytes;
+        _inputOrder = inputOrder;
+        SourceFormat = sourceFormat ?? format.Name;
     }
+
+    /// <summary>
+    /// The format the weights came in: the same as <see cref="Format"/> for GGUF rows; for GPTQ/AWQ/BitNet layers, the
+    /// checkpoint format that was repacked (once, at load) into the kernel row layout <see cref="Format"/>.
+    /// </summary>
+    public string SourceFormat { get; }
+
+    /// <summary>The input permutation of a repacked layout (stored column j = input InputOrder[j]), or null.</summary>
+    public ReadOnlySpan<int> InputOrder => _inputOrder;
 
     /// <summary>The weight format.</summary>
     public KernelGenFormatInfo Format { get; }
@@ -84,6 +101,18 @@ public sealed partial class QuantizedMatrix
             throw new ArgumentException($"y needs {batch} x {N} floats, it has {y.Length}.", nameof(y));
         }
         // Reference fallback: decode one row at a time and dot it with every activation row.
+        if (_inputOrder is { } order)
+        {
+            var permuted = new float[(long)batch * K];
+            for (int b = 0; b < batch; b++)
+            {
+                for (int j = 0; j < K; j++)
+                {
+                    permuted[b * K + j] = x[b * K + order[j]];
+                }
+            }
+            x = permuted;
+        }
         var row = new float[K];
         var span = _rows.Span;
         for (int r = 0; r < N; r++)
