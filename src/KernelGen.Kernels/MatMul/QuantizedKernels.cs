@@ -5,8 +5,8 @@ namespace KernelGen.Kernels.MatMul;
 
 /// <summary>
 /// Stateless entry points of the generated quantized matrix kernels, for callers that manage their own weight
-/// memory (generated <c>[QuantizedMatVec]</c> methods, memory-mapped GGUF tensors). W is <paramref name="n"/> rows of
-/// <paramref name="k"/> elements in GGUF row-block layout. No allocation per call after the first at a given size.
+/// memory (generated <c>[QuantizedMatVec]</c> methods, memory-mapped GGUF tensors). W is n rows of
+/// k elements in GGUF row-block layout. No allocation per call after the first at a given size.
 /// </summary>
 public static class QuantizedKernels
 {
