@@ -53,6 +53,8 @@ internal static partial class FormatEmitter
         EmitCodec(w, spec, vis, file, cancellationToken);
         w.WriteLine();
         EmitBlockStruct(w, spec, vis);
+        w.WriteLine();
+        Dot.DotEmitter.Emit(w, spec, vis);
 
         return new EmittedFormat(spec.Name, spec.SourcePath, spec.GgmlTypeId, spec.BlockElements, spec.BlockBytes, spec.Activation,
             spec.Name + ".g.cs", w.ToSourceText());

@@ -25,6 +25,41 @@ namespace $NAMESPACE$;
 /// <summary>Primitives shared by the generated codecs.</summary>
 internal static class KernelGenHelpers
 {
+    /// <summary>Σ a[i]·b[i] over <paramref name="count"/> floats with 8-lane fused multiply-adds (float kernels).</summary>
+    public static float DotF32(ref float a, ref float b, int count)
+    {
+        int i = 0;
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+            for (; i + 16 <= count; i += 16)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)(i + 8)), Vector256.LoadUnsafe(ref b, (nuint)(i + 8)), acc1);
+            }
+            for (; i + 8 <= count; i += 8)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+            }
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+        else if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            Vector128<float> acc = Vector128<float>.Zero;
+            for (; i + 4 <= count; i += 4)
+            {
+                acc = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a, (nuint)i), Vector128.LoadUnsafe(ref b, (nuint)i), acc);
+            }
+            sum = Vector128.Sum(acc);
+        }
+        for (; i < count; i++)
+        {
+            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, i), Unsafe.Add(ref b, i), sum);
+        }
+        return sum;
+    }
+
     /// <summary>Exact IEEE binary16 → binary32 (subnormals, infinities; NaNs keep their payload and become quiet).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float HalfToSingle(ushort h)

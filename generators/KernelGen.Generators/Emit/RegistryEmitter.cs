@@ -25,9 +25,12 @@ internal static class RegistryEmitter
         w.WriteLine("/// <summary>Decodes whole blocks of <paramref name=\"src\"/> into floats in <paramref name=\"dst\"/>.</summary>");
         w.WriteLine($"{vis} delegate void KernelGenDecodeRow(ReadOnlySpan<byte> src, Span<float> dst);");
         w.WriteLine();
+        w.WriteLine("/// <summary>A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c>): rows rowStart..rowEnd-1 of W times a batch of activation rows.</summary>");
+        w.WriteLine($"{vis} delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, int batch, ref float y, nint yStride);");
+        w.WriteLine();
         w.WriteLine("/// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>");
         w.OpenBlock($"{vis} sealed class KernelGenFormatInfo");
-        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512)");
+        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind)");
         w.WriteLine("Name = name;");
         w.WriteLine("GgmlTypeId = ggmlTypeId;");
         w.WriteLine("BlockElements = blockElements;");
@@ -38,6 +41,8 @@ internal static class RegistryEmitter
         w.WriteLine("DecodeRowV128 = decodeRowV128;");
         w.WriteLine("DecodeRowV256 = decodeRowV256;");
         w.WriteLine("DecodeRowV512 = decodeRowV512;");
+        w.WriteLine("DotRows = dotRows;");
+        w.WriteLine("DotActivationKind = dotActivationKind;");
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("/// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>");
@@ -60,6 +65,10 @@ internal static class RegistryEmitter
         w.WriteLine("public KernelGenDecodeRow DecodeRowV256 { get; }");
         w.WriteLine("/// <summary>Vector512 decoder.</summary>");
         w.WriteLine("public KernelGenDecodeRow DecodeRowV512 { get; }");
+        w.WriteLine("/// <summary>The fused matrix kernel.</summary>");
+        w.WriteLine("public KernelGenDotRows DotRows { get; }");
+        w.WriteLine("/// <summary>What <see cref=\"DotRows\"/> reads: 0 = f32 activations, 1 = int8 activation blocks.</summary>");
+        w.WriteLine("public int DotActivationKind { get; }");
         w.WriteLine();
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override string ToString() => Name;");
@@ -71,7 +80,7 @@ internal static class RegistryEmitter
         foreach (var f in formats)
         {
             string c = f.Name + "Codec";
-            w.WriteLine($"new KernelGenFormatInfo(\"{f.Name}\", {(f.GgmlTypeId ?? -1)}, {f.BlockElements}, {f.BlockBytes}, \"{f.Activation}\", {c}.DecodeRow, {c}.DecodeRowScalar, {c}.DecodeRowV128, {c}.DecodeRowV256, {c}.DecodeRowV512),");
+            w.WriteLine($"new KernelGenFormatInfo(\"{f.Name}\", {(f.GgmlTypeId ?? -1)}, {f.BlockElements}, {f.BlockBytes}, \"{f.Activation}\", {c}.DecodeRow, {c}.DecodeRowScalar, {c}.DecodeRowV128, {c}.DecodeRowV256, {c}.DecodeRowV512, {f.Name}Dot.Rows, {f.Name}Dot.ActivationKind),");
         }
         w.CloseBlock(";");
         w.WriteLine();

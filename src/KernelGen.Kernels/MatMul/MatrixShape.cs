@@ -6,18 +6,22 @@ namespace KernelGen.Kernels.MatMul;
 internal static class MatrixShape
 {
     /// <summary>Validates k, n and the weight length; returns the bytes of one row.</summary>
-    public static long RowBytes(KernelGenFormatInfo format, int k, int n, long weightBytes)
+    public static long RowBytes(KernelGenFormatInfo format, int k, int n, long weightBytes) =>
+        RowBytes(format.Name, format.BlockElements, format.BlockBytes, k, n, weightBytes);
+
+    /// <summary>Validates k, n and the weight length of any block format; returns the bytes of one row.</summary>
+    public static long RowBytes(string name, int blockElements, int blockBytes, int k, int n, long weightBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
-        if (k % format.BlockElements != 0)
+        if (k % blockElements != 0)
         {
-            throw new ArgumentException($"{format.Name} rows are whole {format.BlockElements}-element blocks; k = {k} is not a multiple.", nameof(k));
+            throw new ArgumentException($"{name} rows are whole {blockElements}-element blocks; k = {k} is not a multiple.", nameof(k));
         }
-        long rowBytes = (long)(k / format.BlockElements) * format.BlockBytes;
+        long rowBytes = (long)(k / blockElements) * blockBytes;
         if (weightBytes != rowBytes * n)
         {
-            throw new ArgumentException($"{n} rows of {k} {format.Name} elements take {rowBytes * n} bytes, not {weightBytes}.", "weights");
+            throw new ArgumentException($"{n} rows of {k} {name} elements take {rowBytes * n} bytes, not {weightBytes}.", "weights");
         }
         return rowBytes;
     }

@@ -1,15 +1,31 @@
+using System.Runtime.CompilerServices;
 using KernelGen.Kernels.Generated;
 using KernelGen.Kernels.Threading;
 
 namespace KernelGen.Kernels.MatMul;
 
 /// <summary>
-/// Stateless entry points of the generated quantized matrix kernels, for callers that manage their own weight
-/// memory (generated <c>[QuantizedMatVec]</c> methods, memory-mapped GGUF tensors). W is n rows of
-/// k elements in GGUF row-block layout. No allocation per call after the first at a given size.
+/// A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c> of any assembly, built-in or from a user's own spec):
+/// rows rowStart..rowEnd-1 of W times a batch of activation rows. See the generated class for the argument layout.
 /// </summary>
-public static class QuantizedKernels
+public delegate void DotRowsKernel(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, int batch, ref float y, nint yStride);
+
+/// <summary>
+/// Stateless entry points of the generated quantized matrix kernels, for callers that manage their own weight
+/// memory (generated <c>[QuantizedMatVec]</c> methods, memory-mapped GGUF tensors). W is n rows of k elements in GGUF
+/// row-block layout. Activations are quantized once per call where the kernel is an integer one; rows (and batch
+/// tiles) are spread over the pool's threads. No allocation per call once the per-thread scratch has grown.
+/// </summary>
+public static unsafe class QuantizedKernels
 {
+    /// <summary>Rows per work item: enough to amortise the claim, few enough to balance two busy cores.</summary>
+    private const int RowsPerItem = 32;
+
+    /// <summary>Activation rows per work item in a batched call: the weight rows stay in L1/L2 across the tile.</summary>
+    private const int BatchTile = 16;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
     /// <summary>y = W·x.</summary>
     public static void MatVec(KernelGenFormatInfo format, ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, Span<float> y, KernelThreadPool? pool = null) =>
         MatMul(format, weights, k, n, x, 1, y, pool);
@@ -18,17 +34,161 @@ public static class QuantizedKernels
     public static void MatMul(KernelGenFormatInfo format, ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(format);
-        long rowBytes = MatrixShape.RowBytes(format, k, n, weights.Length);
+        MatMul(KernelOf(format), format.DotActivationKind, format.BlockElements, format.BlockBytes, format.Name, weights, k, n, x, batch, y, pool, default);
+    }
+
+    /// <summary>
+    /// Runs any generated kernel (for example one generated from a user's own spec): <paramref name="activationKind"/>,
+    /// <paramref name="blockElements"/> and <paramref name="blockBytes"/> are the generated class's constants.
+    /// </summary>
+    public static void MatMul(DotRowsKernel kernel, int activationKind, int blockElements, int blockBytes, string formatName,
+        ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null) =>
+        MatMul(kernel, activationKind, blockElements, blockBytes, formatName, weights, k, n, x, batch, y, pool, default);
+
+    internal static void MatMul(DotRowsKernel kernel, int activationKind, int blockElements, int blockBytes, string formatName,
+        ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool, ReadOnlySpan<int> inputOrder)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        long rowBytes = MatrixShape.RowBytes(formatName, blockElements, blockBytes, k, n, weights.Length);
         MatrixShape.CheckActivations(k, n, x.Length, batch, y.Length);
-        // Reference fallback until the generated kernels are wired: decode one row at a time.
-        var row = new float[k];
-        for (int r = 0; r < n; r++)
+        var scratch = t_scratch ??= new Scratch();
+        if (!inputOrder.IsEmpty)
         {
-            format.DecodeRow(weights.Slice((int)(r * rowBytes), (int)rowBytes), row);
+            // Repacked act-order layouts store their columns permuted: gather x once into that order.
+            Span<float> permuted = scratch.Permuted(batch * k);
             for (int b = 0; b < batch; b++)
             {
-                y[b * n + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(row, x.Slice(b * k, k));
+                ReadOnlySpan<float> src = x.Slice(b * k, k);
+                Span<float> dst = permuted.Slice(b * k, k);
+                for (int j = 0; j < k; j++)
+                {
+                    dst[j] = src[inputOrder[j]];
+                }
             }
+            x = permuted;
+        }
+        bool q8 = activationKind == 1;
+        if (q8 && k % 32 != 0)
+        {
+            throw new ArgumentException($"The integer kernels quantize activations in blocks of 32; k = {k} is not a multiple.", nameof(k));
+        }
+        Span<sbyte> xq = q8 ? scratch.Q(batch * k) : Span<sbyte>.Empty;
+        Span<float> xd = q8 ? scratch.D(batch * k / 32) : Span<float>.Empty;
+        Span<float> xs = q8 ? scratch.S(batch * k / 16) : Span<float>.Empty;
+        if (q8)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                ActivationQuantizer.Quantize(x.Slice(b * k, k), xq.Slice(b * k, k), xd.Slice(b * k / 32, k / 32), xs.Slice(b * k / 16, k / 16));
+            }
+        }
+        fixed (byte* w = weights)
+        fixed (float* px = x)
+        fixed (sbyte* pq = xq)
+        fixed (float* pd = xd)
+        fixed (float* ps = xs)
+        fixed (float* py = y)
+        {
+            var job = new Job
+            {
+                Kernel = kernel,
+                W = w,
+                RowBytes = (nint)rowBytes,
+                K = k,
+                N = n,
+                X = px,
+                Xq = pq,
+                Xd = pd,
+                Xs = ps,
+                Batch = batch,
+                Y = py,
+                RowItems = (n + RowsPerItem - 1) / RowsPerItem,
+                BatchTiles = (batch + BatchTile - 1) / BatchTile,
+            };
+            int items = job.RowItems * job.BatchTiles;
+            if (pool is null || pool.Threads == 1 || items == 1)
+            {
+                for (int i = 0; i < items; i++)
+                {
+                    RunItem(Unsafe.AsPointer(ref job), i);
+                }
+            }
+            else
+            {
+                pool.For(items, &RunItem, Unsafe.AsPointer(ref job));
+            }
+        }
+    }
+
+    private static void RunItem(void* state, int item)
+    {
+        ref Job job = ref Unsafe.AsRef<Job>(state);
+        int rowItem = item % job.RowItems;
+        int tile = item / job.RowItems;
+        int rowStart = rowItem * RowsPerItem;
+        int rowEnd = Math.Min(job.N, rowStart + RowsPerItem);
+        int b0 = tile * BatchTile;
+        int count = Math.Min(job.Batch - b0, BatchTile);
+        nint k = job.K;
+        // Null pointers (the unused activation form) become null refs the kernel never reads.
+        job.Kernel(ref *job.W, job.RowBytes, job.K, rowStart, rowEnd,
+            ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * k), ref *(job.Xd is null ? null : job.Xd + b0 * k / 32),
+            ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), count, ref *(job.Y + b0 * (nint)job.N), job.N);
+    }
+
+    internal static DotRowsKernel KernelOf(KernelGenFormatInfo format)
+    {
+        // One wrapper per format, made once: the registry's delegate type is generated per assembly.
+        lock (s_kernels)
+        {
+            if (!s_kernels.TryGetValue(format, out var kernel))
+            {
+                kernel = new DotRowsKernel(format.DotRows.Invoke);
+                s_kernels.Add(format, kernel);
+            }
+            return kernel;
+        }
+    }
+
+    private static readonly Dictionary<KernelGenFormatInfo, DotRowsKernel> s_kernels = new();
+
+    private struct Job
+    {
+        public DotRowsKernel Kernel;
+        public byte* W;
+        public nint RowBytes;
+        public int K;
+        public int N;
+        public float* X;
+        public sbyte* Xq;
+        public float* Xd;
+        public float* Xs;
+        public int Batch;
+        public float* Y;
+        public int RowItems;
+        public int BatchTiles;
+    }
+
+    /// <summary>Grow-only per-thread buffers for quantized activations and permuted inputs.</summary>
+    private sealed class Scratch
+    {
+        private sbyte[] _q = Array.Empty<sbyte>();
+        private float[] _d = Array.Empty<float>();
+        private float[] _s = Array.Empty<float>();
+        private float[] _p = Array.Empty<float>();
+
+        public Span<sbyte> Q(int n) => Grow(ref _q, n);
+        public Span<float> D(int n) => Grow(ref _d, n);
+        public Span<float> S(int n) => Grow(ref _s, n);
+        public Span<float> Permuted(int n) => Grow(ref _p, n);
+
+        private static Span<T> Grow<T>(ref T[] a, int n)
+        {
+            if (a.Length < n)
+            {
+                a = GC.AllocateUninitializedArray<T>(n, pinned: true);
+            }
+            return a.AsSpan(0, n);
         }
     }
 }

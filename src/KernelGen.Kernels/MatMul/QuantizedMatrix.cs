@@ -89,39 +89,7 @@ public sealed partial class QuantizedMatrix
     /// Y[b, r] = Σ_k W[r, k] · X[b, k] for a batch of <paramref name="batch"/> activation rows: <paramref name="x"/> is
     /// batch × <see cref="K"/> and <paramref name="y"/> batch × <see cref="N"/>, both row-major.
     /// </summary>
-    public void MatMul(ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
-        if (x.Length < (long)batch * K)
-        {
-            throw new ArgumentException($"x needs {batch} x {K} floats, it has {x.Length}.", nameof(x));
-        }
-        if (y.Length < (long)batch * N)
-        {
-            throw new ArgumentException($"y needs {batch} x {N} floats, it has {y.Length}.", nameof(y));
-        }
-        // Reference fallback: decode one row at a time and dot it with every activation row.
-        if (_inputOrder is { } order)
-        {
-            var permuted = new float[(long)batch * K];
-            for (int b = 0; b < batch; b++)
-            {
-                for (int j = 0; j < K; j++)
-                {
-                    permuted[b * K + j] = x[b * K + order[j]];
-                }
-            }
-            x = permuted;
-        }
-        var row = new float[K];
-        var span = _rows.Span;
-        for (int r = 0; r < N; r++)
-        {
-            Format.DecodeRow(span.Slice((int)(r * RowBytes), (int)RowBytes), row);
-            for (int b = 0; b < batch; b++)
-            {
-                y[b * N + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(row, x.Slice(b * K, K));
-            }
-        }
-    }
+    public void MatMul(ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null) =>
+        QuantizedKernels.MatMul(QuantizedKernels.KernelOf(Format), Format.DotActivationKind, Format.BlockElements, Format.BlockBytes, Format.Name,
+            _rows.Span, K, N, x, batch, y, pool, _inputOrder);
 }

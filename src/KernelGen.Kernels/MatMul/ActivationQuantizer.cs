@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace KernelGen.Kernels.MatMul;
+
+/// <summary>
+/// Quantizes f32 activations once per call for the integer kernels: blocks of 32 values become int8 with one
+/// binary32 scale d = max|x| / 127 (round to nearest), plus the dequantized sum d·Σq of every 16 values (what the
+/// kernels need for zero points, offsets and mins). This is at least as precise as ggml's activation formats (Q8_0:
+/// fp16 scale per 32; Q8_K: one binary32 scale per 256), so the kernels' error is no larger than vec_dot's.
+/// </summary>
+public static class ActivationQuantizer
+{
+    /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into <paramref name="q"/>, <paramref name="d"/> (per 32) and <paramref name="sums"/> (per 16).</summary>
+    public static void Quantize(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> d, Span<float> sums)
+    {
+        if (x.Length % 32 != 0)
+        {
+            throw new ArgumentException("Activation rows are quantized in blocks of 32; the length is not a multiple.", nameof(x));
+        }
+        int blocks = x.Length / 32;
+        if (q.Length < x.Length || d.Length < blocks || sums.Length < blocks * 2)
+        {
+            throw new ArgumentException("The activation buffers are too short.");
+        }
+        ref float xs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        for (int b = 0; b < blocks; b++)
+        {
+            QuantizeBlock(ref Unsafe.Add(ref xs, b * 32), q.Slice(b * 32, 32), out d[b], out sums[2 * b], out sums[2 * b + 1]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuantizeBlock(ref float x, Span<sbyte> q, out float d, out float sumLo, out float sumHi)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v0 = Vector256.LoadUnsafe(ref x);
+            var v1 = Vector256.LoadUnsafe(ref x, 8);
+            var v2 = Vector256.LoadUnsafe(ref x, 16);
+            var v3 = Vector256.LoadUnsafe(ref x, 24);
+            var amax = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+            float max = HorizontalMax(amax);
+            d = max / 127f;
+            float id = max > 0f ? 127f / max : 0f;
+            var scale = Vector256.Create(id);
+            var i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * scale));
+            var i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * scale));
+            var i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * scale));
+            var i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * scale));
+            var bytes = Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3));
+            bytes.StoreUnsafe(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q));
+            sumLo = d * Vector256.Sum(i0 + i1);
+            sumHi = d * Vector256.Sum(i2 + i3);
+            return;
+        }
+        float m = 0f;
+        for (int i = 0; i < 32; i++)
+        {
+            m = MathF.Max(m, MathF.Abs(Unsafe.Add(ref x, i)));
+        }
+        d = m / 127f;
+        float inv = m > 0f ? 127f / m : 0f;
+        int s0 = 0, s1 = 0;
+        for (int i = 0; i < 32; i++)
+        {
+            int v = (int)MathF.Round(Unsafe.Add(ref x, i) * inv);
+            q[i] = (sbyte)v;
+            if (i < 16)
+            {
+                s0 += v;
+            }
+            else
+            {
+                s1 += v;
+            }
+        }
+        sumLo = d * s0;
+        sumHi = d * s1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMax(Vector256<float> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
+    }
+}

@@ -1,0 +1,63 @@
+using KernelGen.Kernels.Generated;
+using KernelGen.Kernels.MatMul;
+using KernelGen.Kernels.Threading;
+
+namespace KernelGen.Kernels.Tests.MatMul;
+
+/// <summary>
+/// Every generated block format's fused matrix kernel against the float64 reference of its decoded weights, on fresh
+/// random inputs, with row counts, batch sizes and thread counts that are not multiples of the kernels' tiles.
+/// </summary>
+public sealed class MatMulKernelTests : IDisposable
+{
+    private readonly KernelThreadPool _pool = new(3);
+
+    public static TheoryData<string> Formats()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in KernelGenFormatRegistry.Formats)
+        {
+            if (Quantizer.IsSupported(f.Name))
+            {
+                data.Add(f.Name);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void MatVecAndMatMulMatchFloat64Reference(string name)
+    {
+        var format = Dequantizer.GetFormat(name);
+        var random = new Random(HashCode.Combine(name.Length, name[0], name[^1], 17));
+        int k = format.BlockElements >= 256 ? 3 * format.BlockElements : 5 * Math.Max(32, format.BlockElements) + (format.BlockElements == 1 ? 32 : 0);
+        int n = 37;
+        var rows = MatMulReference.RandomRows(format, k, n, random);
+        var w = MatMulReference.Decode(format, rows, k, n);
+        var matrix = QuantizedMatrix.FromRows(format, rows, k, n);
+        bool quantized = format.DotActivationKind == 1;
+        foreach (int batch in new[] { 1, 3, 17 })
+        {
+            var x = MatMulReference.RandomActivations(k, batch, random);
+            var y1 = new float[batch * n];
+            matrix.MatMul(x, batch, y1);
+            MatMulReference.Check(w, x, y1, k, n, batch, quantized);
+            var y3 = new float[batch * n];
+            matrix.MatMul(x, batch, y3, _pool);
+            // The split over threads changes nothing: every output is computed by exactly one work item.
+            Assert.Equal(y1, y3);
+        }
+    }
+
+    [Fact]
+    public void IntegerKernelsAreUsedForTheGgufQuantFormats()
+    {
+        foreach (var name in new[] { "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0" })
+        {
+            Assert.True(Dequantizer.GetFormat(name).DotActivationKind == 1, $"{name} should run the integer kernel");
+        }
+    }
+
+    public void Dispose() => _pool.Dispose();
+}
