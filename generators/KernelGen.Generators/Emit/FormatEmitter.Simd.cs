@@ -26,7 +26,7 @@ internal static partial class FormatEmitter
     private static string Narrower(int lanes) => lanes switch { 4 => "DecodeRowScalar", 8 => "DecodeRowV128", _ => "DecodeRowV256" };
 
     /// <summary>How one piece-slot of one chunk is gathered and extracted.</summary>
-    private sealed class SlotPlan
+    internal sealed class SlotPlan
     {
         public PieceKind Kind;
         public int Width;
@@ -42,7 +42,7 @@ internal static partial class FormatEmitter
             $"{Kind}/{Width}/{DestShift}/{Contiguous}/{WindowSize}/{string.Join(",", Indices)}/{string.Join(",", Shifts)}/{string.Join(",", Digits)}";
     }
 
-    private sealed class ChunkPlan
+    internal sealed class ChunkPlan
     {
         public int Start;
         public List<(PackedArraySpec Array, List<SlotPlan> Slots)> Arrays = new();
@@ -52,7 +52,7 @@ internal static partial class FormatEmitter
         public int[] Offsets() => Arrays.SelectMany(a => a.Slots.Select(s => s.Offset)).ToArray();
     }
 
-    private sealed class SimdPlan
+    internal sealed class SimdPlan
     {
         public List<PackedArraySpec> ElementArrays = new();
         public HashSet<string> DirectArrays = new();
@@ -61,7 +61,7 @@ internal static partial class FormatEmitter
     }
 
     /// <summary>Plans the W-lane decoder, or returns why this width cannot be vectorized.</summary>
-    private static string? TryPlan(FormatSpec spec, int lanes, out SimdPlan plan)
+    internal static string? TryPlan(FormatSpec spec, int lanes, out SimdPlan plan)
     {
         plan = new SimdPlan();
         if (spec.BlockElements % lanes != 0)
@@ -443,7 +443,7 @@ internal static partial class FormatEmitter
     }
 
     /// <summary>Emits the bit extraction of one slot and returns the variable holding its bits at their value position.</summary>
-    private static string EmitExtract(SourceWriter w, SlotPlan slot, string g, string t, int lanes)
+    internal static string EmitExtract(SourceWriter w, SlotPlan slot, string g, string t, int lanes)
     {
         if (slot.Kind == PieceKind.Trit)
         {
@@ -511,7 +511,7 @@ internal static partial class FormatEmitter
         return t;
     }
 
-    private static string ByteVector(int[] values)
+    internal static string ByteVector(int[] values)
     {
         var sb = new StringBuilder("Vector128.Create(");
         for (int k = 0; k < 16; k++)

@@ -222,7 +222,7 @@ internal static partial class FormatEmitter
     }
 
     /// <summary>Locals <c>f_NAME</c> for every scalar field the formula reads (floats converted exactly).</summary>
-    private static void EmitFieldLocals(SourceWriter w, FormatSpec spec, string block)
+    internal static void EmitFieldLocals(SourceWriter w, FormatSpec spec, string block)
     {
         var used = new HashSet<string>();
         foreach (var let in spec.Lets)
@@ -332,7 +332,7 @@ internal static partial class FormatEmitter
         PieceRead(p, i, $"block[{p.FieldOffset + p.First} + {i}]");
 
     /// <summary>Reads piece <paramref name="i"/> of a run for a known constant index, straight from <c>ref byte blk</c> (no bounds checks: offsets are validated against the block at generation time).</summary>
-    private static string PieceReadConst(PieceSpec p, int i)
+    internal static string PieceReadConst(PieceSpec p, int i)
     {
         string value = PieceRead(p, i.ToString(CultureInfo.InvariantCulture), $"Unsafe.Add(ref blk, {p.FieldOffset + p.First + i})");
         return p.Kind == PieceKind.Stream ? $"KernelGenHelpers.ReadBits(block, {p.FieldOffset * 8 + (p.First + i) * p.Width}, {p.Width})" + (p.DestShift == 0 ? "" : $" << {p.DestShift}") : value;

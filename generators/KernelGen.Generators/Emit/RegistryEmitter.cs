@@ -26,7 +26,7 @@ internal static class RegistryEmitter
         w.WriteLine($"{vis} delegate void KernelGenDecodeRow(ReadOnlySpan<byte> src, Span<float> dst);");
         w.WriteLine();
         w.WriteLine("/// <summary>A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c>): rows rowStart..rowEnd-1 of W times a batch of activation rows.</summary>");
-        w.WriteLine($"{vis} delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, int batch, ref float y, nint yStride);");
+        w.WriteLine($"{vis} delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride);");
         w.WriteLine();
         w.WriteLine("/// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>");
         w.OpenBlock($"{vis} sealed class KernelGenFormatInfo");

@@ -6,20 +6,21 @@ namespace KernelGen.Kernels.MatMul;
 /// <summary>
 /// Quantizes f32 activations once per call for the integer kernels: blocks of 32 values become int8 with one
 /// binary32 scale d = max|x| / 127 (round to nearest), plus the dequantized sum d·Σq of every 16 values (what the
-/// kernels need for zero points, offsets and mins). This is at least as precise as ggml's activation formats (Q8_0:
+/// kernels need for zero points and mins) and the integer sum Σq of every 4 values (what they subtract for constant
+/// offsets such as Q4_0's q − 8, in the integer domain). This is at least as precise as ggml's activation formats (Q8_0:
 /// fp16 scale per 32; Q8_K: one binary32 scale per 256), so the kernels' error is no larger than vec_dot's.
 /// </summary>
 public static class ActivationQuantizer
 {
-    /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into <paramref name="q"/>, <paramref name="d"/> (per 32) and <paramref name="sums"/> (per 16).</summary>
-    public static void Quantize(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> d, Span<float> sums)
+    /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into <paramref name="q"/>, <paramref name="d"/> (per 32), <paramref name="sums"/> (per 16) and <paramref name="quadSums"/> (per 4).</summary>
+    public static void Quantize(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> d, Span<float> sums, Span<int> quadSums)
     {
         if (x.Length % 32 != 0)
         {
             throw new ArgumentException("Activation rows are quantized in blocks of 32; the length is not a multiple.", nameof(x));
         }
         int blocks = x.Length / 32;
-        if (q.Length < x.Length || d.Length < blocks || sums.Length < blocks * 2)
+        if (q.Length < x.Length || d.Length < blocks || sums.Length < blocks * 2 || quadSums.Length < blocks * 8)
         {
             throw new ArgumentException("The activation buffers are too short.");
         }
@@ -27,6 +28,10 @@ public static class ActivationQuantizer
         for (int b = 0; b < blocks; b++)
         {
             QuantizeBlock(ref Unsafe.Add(ref xs, b * 32), q.Slice(b * 32, 32), out d[b], out sums[2 * b], out sums[2 * b + 1]);
+            for (int i = 0; i < 8; i++)
+            {
+                quadSums[b * 8 + i] = q[b * 32 + 4 * i] + q[b * 32 + 4 * i + 1] + q[b * 32 + 4 * i + 2] + q[b * 32 + 4 * i + 3];
+            }
         }
     }
 

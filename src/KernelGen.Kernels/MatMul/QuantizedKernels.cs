@@ -8,7 +8,7 @@ namespace KernelGen.Kernels.MatMul;
 /// A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c> of any assembly, built-in or from a user's own spec):
 /// rows rowStart..rowEnd-1 of W times a batch of activation rows. See the generated class for the argument layout.
 /// </summary>
-public delegate void DotRowsKernel(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, int batch, ref float y, nint yStride);
+public delegate void DotRowsKernel(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride);
 
 /// <summary>
 /// Stateless entry points of the generated quantized matrix kernels, for callers that manage their own weight
@@ -75,11 +75,12 @@ public static unsafe class QuantizedKernels
         Span<sbyte> xq = q8 ? scratch.Q(batch * k) : Span<sbyte>.Empty;
         Span<float> xd = q8 ? scratch.D(batch * k / 32) : Span<float>.Empty;
         Span<float> xs = q8 ? scratch.S(batch * k / 16) : Span<float>.Empty;
+        Span<int> xqs = q8 ? scratch.Quads(batch * k / 4) : Span<int>.Empty;
         if (q8)
         {
             for (int b = 0; b < batch; b++)
             {
-                ActivationQuantizer.Quantize(x.Slice(b * k, k), xq.Slice(b * k, k), xd.Slice(b * k / 32, k / 32), xs.Slice(b * k / 16, k / 16));
+                ActivationQuantizer.Quantize(x.Slice(b * k, k), xq.Slice(b * k, k), xd.Slice(b * k / 32, k / 32), xs.Slice(b * k / 16, k / 16), xqs.Slice(b * k / 4, k / 4));
             }
         }
         fixed (byte* w = weights)
@@ -87,6 +88,7 @@ public static unsafe class QuantizedKernels
         fixed (sbyte* pq = xq)
         fixed (float* pd = xd)
         fixed (float* ps = xs)
+        fixed (int* pqs = xqs)
         fixed (float* py = y)
         {
             var job = new Job
@@ -100,6 +102,7 @@ public static unsafe class QuantizedKernels
                 Xq = pq,
                 Xd = pd,
                 Xs = ps,
+                Xqs = pqs,
                 Batch = batch,
                 Y = py,
                 RowItems = (n + RowsPerItem - 1) / RowsPerItem,
@@ -133,7 +136,7 @@ public static unsafe class QuantizedKernels
         // Null pointers (the unused activation form) become null refs the kernel never reads.
         job.Kernel(ref *job.W, job.RowBytes, job.K, rowStart, rowEnd,
             ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * k), ref *(job.Xd is null ? null : job.Xd + b0 * k / 32),
-            ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), count, ref *(job.Y + b0 * (nint)job.N), job.N);
+            ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), ref *(job.Xqs is null ? null : job.Xqs + b0 * k / 4), count, ref *(job.Y + b0 * (nint)job.N), job.N);
     }
 
     internal static DotRowsKernel KernelOf(KernelGenFormatInfo format)
@@ -163,6 +166,7 @@ public static unsafe class QuantizedKernels
         public sbyte* Xq;
         public float* Xd;
         public float* Xs;
+        public int* Xqs;
         public int Batch;
         public float* Y;
         public int RowItems;
@@ -176,11 +180,13 @@ public static unsafe class QuantizedKernels
         private float[] _d = Array.Empty<float>();
         private float[] _s = Array.Empty<float>();
         private float[] _p = Array.Empty<float>();
+        private int[] _qs = Array.Empty<int>();
 
         public Span<sbyte> Q(int n) => Grow(ref _q, n);
         public Span<float> D(int n) => Grow(ref _d, n);
         public Span<float> S(int n) => Grow(ref _s, n);
         public Span<float> Permuted(int n) => Grow(ref _p, n);
+        public Span<int> Quads(int n) => Grow(ref _qs, n);
 
         private static Span<T> Grow<T>(ref T[] a, int n)
         {

@@ -35,8 +35,8 @@ internal static class DotEmitter
         w.WriteLine($"public const int ActivationKind = {(plan is null ? ActivationFloat : ActivationQ8)};");
         w.WriteLine();
         w.WriteLine("/// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>");
-        w.WriteLine("/// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16).</remarks>");
-        w.OpenBlock("public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, int batch, ref float y, nint yStride)");
+        w.WriteLine("/// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>");
+        w.OpenBlock("public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)");
         if (plan is null)
         {
             FloatDotEmitter.EmitBody(w, spec);
