@@ -17,7 +17,7 @@ public sealed class GeneratorOutputTests
         Assert.Contains("KernelGenRegistry.g.cs", hintNames);
         Assert.Contains("KernelGenHelpers.g.cs", hintNames);
         Assert.Contains("GPTQ.g.cs", hintNames);
-        Assert.Equal(19 + 5 + 2, hintNames.Length); // block formats, tensor-level formats, registry + helpers
+        Assert.Equal(19 + 5 + 5 + 2, hintNames.Length); // ggml block formats, repack-target block formats, tensor-level formats, registry + helpers
 
         var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
         Assert.True(problems.Length == 0, string.Join(Environment.NewLine, problems.Select(p => p.ToString())));

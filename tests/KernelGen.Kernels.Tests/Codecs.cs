@@ -28,6 +28,12 @@ internal static class Codecs
         ["F32"] = (s, d) => { F32Codec.DecodeFields(s, out var f); F32Codec.Encode(f, d); },
         ["F16"] = (s, d) => { F16Codec.DecodeFields(s, out var f); F16Codec.Encode(f, d); },
         ["BF16"] = (s, d) => { BF16Codec.DecodeFields(s, out var f); BF16Codec.Encode(f, d); },
+        // Repack targets of the tensor-level formats (GPTQ/AWQ, BitNet/I2_S).
+        ["GQ4_G128"] = (s, d) => { GQ4_G128Codec.DecodeFields(s, out var f); GQ4_G128Codec.Encode(f, d); },
+        ["GQ4_G32"] = (s, d) => { GQ4_G32Codec.DecodeFields(s, out var f); GQ4_G32Codec.Encode(f, d); },
+        ["GQ8_G128"] = (s, d) => { GQ8_G128Codec.DecodeFields(s, out var f); GQ8_G128Codec.Encode(f, d); },
+        ["GQ8_G32"] = (s, d) => { GQ8_G32Codec.DecodeFields(s, out var f); GQ8_G32Codec.Encode(f, d); },
+        ["TB2_F32"] = (s, d) => { TB2_F32Codec.DecodeFields(s, out var f); TB2_F32Codec.Encode(f, d); },
     };
 
     /// <summary>Formats whose packing is not a bijection on raw bytes (base-3 digits): only encoder output is canonical.</summary>

@@ -93,7 +93,11 @@ public sealed class RandomBlockTests
     [Fact]
     public void Registry_lists_every_builtin_format_once()
     {
-        string[] expected = { "BF16", "F16", "F32", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K", "Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0", "Q8_1", "Q8_K", "TQ1_0", "TQ2_0" };
+        string[] expected =
+        {
+            "BF16", "F16", "F32", "GQ4_G128", "GQ4_G32", "GQ8_G128", "GQ8_G32", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K", "Q4_0", "Q4_1", "Q4_K",
+            "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0", "Q8_1", "Q8_K", "TB2_F32", "TQ1_0", "TQ2_0",
+        };
         Assert.Equal(expected, KernelGenFormatRegistry.Formats.Select(f => f.Name).ToArray());
         Assert.Equal(expected.Length, Codecs.Reencoders.Count);
     }
@@ -113,10 +117,15 @@ public sealed class RandomBlockTests
     [InlineData("IQ4_XS", "Q8_K")]
     [InlineData("TQ1_0", "Q8_K")]
     [InlineData("TQ2_0", "Q8_K")]
+    [InlineData("GQ4_G128", "Q8_0")]
+    [InlineData("GQ4_G32", "Q8_0")]
+    [InlineData("GQ8_G128", "Q8_0")]
+    [InlineData("GQ8_G32", "Q8_0")]
+    [InlineData("TB2_F32", "Q8_K")]
     [InlineData("F32", "F32")]
     [InlineData("F16", "F16")]
     [InlineData("BF16", "BF16")]
-    public void Activation_format_follows_ggml_vec_dot_type(string name, string activation)
+    public void Activation_format_follows_ggml_vec_dot_type_or_the_repack_targets_choice(string name, string activation)
     {
         Assert.Equal(activation, KernelGenFormatRegistry.FindByName(name)!.ActivationFormat);
     }
