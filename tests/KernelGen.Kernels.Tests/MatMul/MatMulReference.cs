@@ -44,6 +44,23 @@ internal static class MatMulReference
         return w;
     }
 
+    /// <summary>Σ over activation blocks of 32 of (max|x| / 127 / 2)·Σ|w|: the most int8 activations can move row r's dot with batch row b.</summary>
+    public static double ActivationBound(float[] w, float[] x, int k, int r, int b)
+    {
+        double bound = 0;
+        for (int blk = 0; blk < k / 32; blk++)
+        {
+            double amax = 0, wsum = 0;
+            for (int i = blk * 32; i < blk * 32 + 32; i++)
+            {
+                amax = Math.Max(amax, Math.Abs(x[b * k + i]));
+                wsum += Math.Abs(w[(long)r * k + i]);
+            }
+            bound += amax / 127 / 2 * wsum;
+        }
+        return bound;
+    }
+
     /// <summary>Checks y against the float64 reference; returns the largest error relative to Σ|w·x| of its output.</summary>
     public static double Check(float[] w, float[] x, float[] y, int k, int n, int batch, bool quantizedActivations)
     {
@@ -61,16 +78,7 @@ internal static class MatMulReference
                 }
                 if (quantizedActivations)
                 {
-                    for (int blk = 0; blk < k / 32; blk++)
-                    {
-                        double amax = 0, wsum = 0;
-                        for (int i = blk * 32; i < blk * 32 + 32; i++)
-                        {
-                            amax = Math.Max(amax, Math.Abs(x[b * k + i]));
-                            wsum += Math.Abs(w[(long)r * k + i]);
-                        }
-                        bound += amax / 127 / 2 * wsum;
-                    }
+                    bound = ActivationBound(w, x, k, r, b);
                 }
                 double error = Math.Abs(y[b * n + r] - exact);
                 double allowed = bound * 1.0001 + 1e-5 * magnitude + 1e-30;
