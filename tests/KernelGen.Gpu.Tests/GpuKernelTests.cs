@@ -128,9 +128,31 @@ public sealed class GpuKernelTests
         return max;
     }
 
-    /// <summary>Random rows with a per-row scale spread, quantized with the ggml reference quantizer.</summary>
+    /// <summary>
+    /// Random rows with a per-row scale spread, quantized with the ggml reference quantizer. A format without a
+    /// quantizer (e.g. a repacked layout spec) gets random blocks instead, each re-drawn until it decodes to finite
+    /// values of moderate size.
+    /// </summary>
     internal static byte[] RandomWeights(string format, int blockBytes, int blockElements, int k, Random rng)
     {
+        if (!Quantizer.IsSupported(format))
+        {
+            var info = Dequantizer.GetFormat(format);
+            byte[] blocks = new byte[N * (k / blockElements) * blockBytes];
+            float[] decoded = new float[blockElements];
+            for (int b = 0; b < blocks.Length / blockBytes; b++)
+            {
+                var block = blocks.AsSpan(b * blockBytes, blockBytes);
+                do
+                {
+                    rng.NextBytes(block);
+                    info.DecodeRow(block, decoded);
+                }
+                while (decoded.Any(v => !float.IsFinite(v) || Math.Abs(v) > 1e6f));
+            }
+            return blocks;
+        }
+
         float[] f = new float[N * k];
         for (int r = 0; r < N; r++)
         {
