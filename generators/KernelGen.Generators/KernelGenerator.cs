@@ -58,7 +58,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
             .Where(static r => r.Spec is not null || r.Tensor is not null)
             .Select(static (r, _) => new ParseResult(r.Spec, EquatableArray<DiagnosticInfo>.Empty) { Tensor = r.Tensor })
             .Combine(options)
-            .Where(static pair => pair.Right.FormatFilter.Count == 0 || pair.Right.FormatFilter.Contains(pair.Left.Name!))
+            .Where(static pair => pair.Right.EmitCpu && pair.Right.Includes(pair.Left.Name!))
             .Select(static (pair, ct) => pair.Left.Spec is not null
                 ? FormatEmitter.Emit(pair.Left.Spec, pair.Right, ct)
                 : TensorFormatEmitter.Emit(pair.Left.Tensor!, pair.Right, ct))
@@ -87,6 +87,40 @@ public sealed class KernelGenerator : IIncrementalGenerator
                 spc.AddSource("KernelGenHelpers.g.cs", SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
             }
         });
+
+        // The ILGPU backend, only when asked for (KernelGenBackends contains 'gpu'): the same parsed block specs go
+        // through their own cached per-format emission. Tensor-level specs (layout linear) have no GPU kernels; they
+        // reach the GPU as repacked block formats.
+        IncrementalValuesProvider<EmittedFormat> gpuEmitted = parsed
+            .Where(static r => r.Spec is not null)
+            .Select(static (r, _) => r.Spec!)
+            .Combine(options)
+            .Where(static pair => pair.Right.EmitGpu && pair.Right.Includes(pair.Left.Name))
+            .Select(static (pair, ct) => GpuEmitter.Emit(pair.Left, pair.Right, ct))
+            .WithTrackingName(StepNames.GpuEmit);
+
+        IncrementalValueProvider<OutputSet> gpuOutputs = gpuEmitted
+            .Collect()
+            .Combine(options)
+            .Select(static (pair, _) => BuildGpuOutputs(pair.Left, pair.Right))
+            .WithTrackingName(StepNames.GpuCollect);
+
+        context.RegisterSourceOutput(gpuOutputs, static (spc, set) =>
+        {
+            foreach (var diagnostic in set.Diagnostics)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+            foreach (var format in set.Formats)
+            {
+                spc.AddSource(format.HintName, SourceText.From(format.Source, System.Text.Encoding.UTF8));
+            }
+            if (set.Formats.Count > 0)
+            {
+                spc.AddSource("KernelGenGpuRegistry.g.cs", SourceText.From(set.RegistrySource, System.Text.Encoding.UTF8));
+                spc.AddSource("KernelGenGpuSupport.g.cs", SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
+            }
+        });
     }
 
     private static GeneratorOptions ReadOptions(AnalyzerConfigOptions options)
@@ -98,7 +132,41 @@ public sealed class KernelGenerator : IIncrementalGenerator
         var filter = options.TryGetValue("build_property.KernelGenFormats", out var f) && !string.IsNullOrWhiteSpace(f)
             ? f.Split(new[] { ';', ',' }, StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()).Where(s => s.Length > 0).ToEquatableArray()
             : EquatableArray<string>.Empty;
-        return new GeneratorOptions(ns, isPublic, filter);
+        // KernelGenBackends: ';'-separated 'cpu' and/or 'gpu'; empty means 'cpu' (the codecs only).
+        bool cpu = true, gpu = false;
+        if (options.TryGetValue("build_property.KernelGenBackends", out var b) && !string.IsNullOrWhiteSpace(b))
+        {
+            var backends = b.Split(new[] { ';', ',' }, StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim().ToLowerInvariant()).ToList();
+            cpu = backends.Contains("cpu");
+            gpu = backends.Contains("gpu");
+        }
+        return new GeneratorOptions(ns, isPublic, filter) { EmitCpu = cpu, EmitGpu = gpu };
+    }
+
+    private static OutputSet BuildGpuOutputs(ImmutableArray<EmittedFormat> formats, GeneratorOptions options)
+    {
+        var byName = new SortedDictionary<string, EmittedFormat>(StringComparer.Ordinal);
+        var diagnostics = new List<DiagnosticInfo>();
+        foreach (var format in formats.OrderBy(f => f.SourcePath, StringComparer.Ordinal))
+        {
+            if (byName.TryGetValue(format.Name, out var first))
+            {
+                // The CPU branch reports the same duplicate when it runs too.
+                if (!options.EmitCpu)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateFormat, format.SourcePath, new TextSpan(0, 0),
+                        new LinePositionSpan(LinePosition.Zero, LinePosition.Zero), format.Name, FormatEmitter.FileName(first.SourcePath)));
+                }
+                continue;
+            }
+            byName.Add(format.Name, format);
+        }
+        var ordered = byName.Values.ToList();
+        return new OutputSet(
+            ordered.ToEquatableArray(),
+            GpuSupportEmitter.EmitRegistry(ordered, options),
+            GpuSupportEmitter.EmitSupport(options),
+            diagnostics.ToEquatableArray());
     }
 
     private static OutputSet BuildOutputs(ImmutableArray<EmittedFormat> formats, GeneratorOptions options)

@@ -17,4 +17,10 @@ public static class StepNames
 
     /// <summary>All emitted formats, deduplicated and ordered, plus the registry.</summary>
     public const string Collect = nameof(Collect);
+
+    /// <summary>Per-format emission of the ILGPU kernels (only when <c>KernelGenBackends</c> contains <c>gpu</c>).</summary>
+    public const string GpuEmit = nameof(GpuEmit);
+
+    /// <summary>All emitted GPU formats, deduplicated and ordered, plus the GPU registry.</summary>
+    public const string GpuCollect = nameof(GpuCollect);
 }

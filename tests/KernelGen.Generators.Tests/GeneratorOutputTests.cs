@@ -24,6 +24,28 @@ public sealed class GeneratorOutputTests
     }
 
     [Fact]
+    public void Gpu_kernels_are_generated_only_when_the_gpu_backend_is_asked_for()
+    {
+        var (plain, _, _) = GeneratorHarness.Run(GeneratorHarness.BuiltInSpecs());
+        Assert.DoesNotContain(plain.Results[0].GeneratedSources, s => s.HintName.Contains("Gpu", StringComparison.Ordinal));
+
+        // gpu only: one kernel class per block format (tensor-level specs have none), the GPU registry and support
+        // types, and no codecs (they live in the CPU project).
+        var (gpu, _, diagnostics) = GeneratorHarness.Run(GeneratorHarness.BuiltInSpecs(), new Dictionary<string, string> { ["KernelGenBackends"] = "gpu" });
+        Assert.Empty(diagnostics);
+        Assert.Null(gpu.Results[0].Exception);
+        var names = gpu.Results[0].GeneratedSources.Select(s => s.HintName).ToArray();
+        Assert.Equal(19 + 2, names.Length);
+        Assert.All(names, n => Assert.Contains("Gpu", n, StringComparison.Ordinal));
+        Assert.Contains("TQ1_0Gpu.g.cs", names);
+        Assert.Contains("KernelGenGpuRegistry.g.cs", names);
+        Assert.DoesNotContain("GPTQGpu.g.cs", names);
+
+        var (both, _, _) = GeneratorHarness.Run(GeneratorHarness.BuiltInSpecs(), new Dictionary<string, string> { ["KernelGenBackends"] = "cpu;gpu" });
+        Assert.Equal(19 + 5 + 2 + 19 + 2, both.Results[0].GeneratedSources.Length);
+    }
+
+    [Fact]
     public void Namespace_visibility_and_format_filter_come_from_msbuild_properties()
     {
         var props = new Dictionary<string, string>

@@ -30,6 +30,18 @@ public sealed class SnapshotTests
         Verify(format + ".g.cs", actual);
     }
 
+    [Theory]
+    [InlineData("q4_K.kgspec", "Q4_K")]
+    [InlineData("iq4_xs.kgspec", "IQ4_XS")]
+    public void Generated_gpu_source_matches_the_approved_snapshot(string spec, string format)
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run(new[] { GeneratorHarness.BuiltInSpec(spec) },
+            new Dictionary<string, string> { ["KernelGenBackends"] = "gpu", ["KernelGenNamespace"] = "KernelGen.Gpu.Generated" });
+        Assert.Empty(diagnostics);
+        string actual = Normalize(result.Results[0].GeneratedSources.Single(s => s.HintName == format + "Gpu.g.cs").SourceText.ToString());
+        Verify(format + "Gpu.g.cs", actual);
+    }
+
     [Fact]
     public void Registry_matches_the_approved_snapshot()
     {

@@ -238,7 +238,7 @@ internal static partial class FormatEmitter
         }
     }
 
-    private static void CollectFieldRefs(ExprSpec e, HashSet<string> used)
+    internal static void CollectFieldRefs(ExprSpec e, HashSet<string> used)
     {
         switch (e)
         {
@@ -407,17 +407,24 @@ internal static partial class FormatEmitter
         Scalar(e, spec, a => $"a_{a.Name}[{GroupIndex(a, element)}]");
 
     /// <summary>Scalar C# for a formula node; <paramref name="packed"/> renders a reference to a packed array.</summary>
-    internal static string Scalar(ExprSpec e, FormatSpec spec, Func<PackedArraySpec, string> packed) => e switch
+    internal static string Scalar(ExprSpec e, FormatSpec spec, Func<PackedArraySpec, string> packed) =>
+        Scalar(e, spec, packed, static (codebook, index) => $"Codebook_{codebook}[{index}]");
+
+    /// <summary>
+    /// Scalar C# for a formula node, with <paramref name="codebook"/> rendering <c>codebook[index]</c> from the codebook
+    /// name and the rendered index (the GPU emitter turns lookups into calls; the CPU codec indexes a span).
+    /// </summary>
+    internal static string Scalar(ExprSpec e, FormatSpec spec, Func<PackedArraySpec, string> packed, Func<string, string, string> codebook) => e switch
     {
         IntLiteral i => i.Value < 0 ? $"({i.Value.ToString(CultureInfo.InvariantCulture)})" : i.Value.ToString(CultureInfo.InvariantCulture),
         FloatLiteral f => FloatText(f.Value),
         NameRef { Kind: NameKind.Field } n => "f_" + n.Name,
         NameRef { Kind: NameKind.Let } n => "l_" + n.Name,
         NameRef n => packed(spec.FindArray(n.Name)!),
-        CodebookLookup l => $"Codebook_{l.Codebook}[{Scalar(l.Index, spec, packed)}]",
-        ToFloat c => $"(float){Paren(Scalar(c.Operand, spec, packed))}",
-        Negate n => $"(-{Scalar(n.Operand, spec, packed)})",
-        Binary b => $"({Scalar(b.Left, spec, packed)} {b.Op} {Scalar(b.Right, spec, packed)})",
+        CodebookLookup l => codebook(l.Codebook, Scalar(l.Index, spec, packed, codebook)),
+        ToFloat c => $"(float){Paren(Scalar(c.Operand, spec, packed, codebook))}",
+        Negate n => $"(-{Scalar(n.Operand, spec, packed, codebook)})",
+        Binary b => $"({Scalar(b.Left, spec, packed, codebook)} {b.Op} {Scalar(b.Right, spec, packed, codebook)})",
         _ => throw new InvalidOperationException("unknown expression node"),
     };
 

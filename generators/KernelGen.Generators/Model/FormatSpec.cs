@@ -1,3 +1,4 @@
+using System.Linq;
 using KernelGen.Generators.Helpers;
 
 namespace KernelGen.Generators.Model;
@@ -70,4 +71,12 @@ internal sealed record FormatSpec(
 internal sealed record GeneratorOptions(string Namespace, bool IsPublic, EquatableArray<string> FormatFilter)
 {
     public const string DefaultNamespace = "KernelGen.Kernels.Generated";
+
+    /// <summary>Emit the CPU codecs, registry and helpers (<c>KernelGenBackends</c> contains <c>cpu</c>; the default).</summary>
+    public bool EmitCpu { get; init; } = true;
+
+    /// <summary>Emit the ILGPU kernels (<c>KernelGenBackends</c> contains <c>gpu</c>); the project must reference ILGPU.</summary>
+    public bool EmitGpu { get; init; }
+
+    public bool Includes(string name) => FormatFilter.Count == 0 || FormatFilter.Contains(name);
 }
