@@ -19,5 +19,14 @@ public class DemoCommandTests
         // Conversions: the lossless steps are bit-exact on every tensor.
         Assert.Contains("Q8_0 -> GPTQ 8-bit g32 (exact repack)", r.Stdout);
         Assert.Equal(4, r.Stdout.Split('\n').Count(l => l.Contains("21/21", StringComparison.Ordinal)));
+        // Kernels: matvec and batch-8 matmul on real tensors of the Q4_K_M sample and the Q8_0 model, per backend.
+        Assert.Contains("kernels: QuantizedMatrix.MatVec and MatMul on 6 weight tensors", r.Stdout);
+        var kernelRows = r.Stdout.Split('\n').Where(l => l.Contains("cpu", StringComparison.Ordinal) && l.Contains(".weight", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, kernelRows.Count);
+        Assert.Contains(kernelRows, l => l.Contains("tiny-llama-Q8_0.gguf", StringComparison.Ordinal) && l.Contains("Q8_0", StringComparison.Ordinal));
+        Assert.Contains(kernelRows, l => l.Contains("blk.0.ffn_down.weight", StringComparison.Ordinal) && l.Contains("Q4_K", StringComparison.Ordinal));
+        var worst = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"worst error ([0-9.e+-]+)");
+        Assert.True(worst.Success);
+        Assert.True(double.Parse(worst.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-4, worst.Value);
     }
 }

@@ -20,6 +20,32 @@ public static class BenchTimer
         return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
 
+    /// <summary>
+    /// Seconds of each of <paramref name="runs"/> timed calls of <paramref name="action"/> (no warm-up: the caller
+    /// warms up), sorted ascending, for medians and percentiles (<see cref="Percentile"/>).
+    /// </summary>
+    public static double[] SortedTimes(Action action, int runs)
+    {
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        Array.Sort(times);
+        return times;
+    }
+
+    /// <summary>The <paramref name="p"/>-quantile (0..1) of ascending <paramref name="sorted"/>, linearly interpolated (p = 0.5: the median).</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double p)
+    {
+        if (sorted.Count == 0) throw new ArgumentException("no samples", nameof(sorted));
+        double position = p * (sorted.Count - 1);
+        int low = (int)Math.Floor(position), high = Math.Min(sorted.Count - 1, low + 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
     /// <summary>Enough runs to fill about <paramref name="budgetSeconds"/>, between <paramref name="min"/> and <paramref name="max"/>.</summary>
     public static int RunsFor(Action action, double budgetSeconds, int min = 5, int max = 201)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using KernelGen.Kernels.Threading;
 
 namespace KernelGen.Cli.Benchmarks;
 
@@ -15,22 +16,61 @@ public sealed unsafe class MemoryBandwidth : IDisposable
     private readonly byte* _b;
 
     /// <param name="bytes">Buffer size; 1 GiB by default, so caches do not flatter the result.</param>
-    public MemoryBandwidth(long bytes = 1L << 30)
+    /// <param name="copyBuffer">Also allocate the destination buffer <see cref="CopyGBps"/> needs (false: read only, half the memory).</param>
+    public MemoryBandwidth(long bytes = 1L << 30, bool copyBuffer = true)
     {
         _bytes = (nuint)(bytes / 256 * 256);
         _a = (byte*)NativeMemory.AlignedAlloc(_bytes, 64);
-        _b = (byte*)NativeMemory.AlignedAlloc(_bytes, 64);
+        _b = copyBuffer ? (byte*)NativeMemory.AlignedAlloc(_bytes, 64) : null;
         // First touch costs page faults; pay them before timing.
         NativeMemory.Fill(_a, _bytes, 1);
-        NativeMemory.Fill(_b, _bytes, 2);
+        if (copyBuffer) NativeMemory.Fill(_b, _bytes, 2);
     }
 
     /// <summary>Read bandwidth in GB/s (10^9 bytes per second) with <paramref name="threads"/> threads.</summary>
     public double ReadGBps(int threads, int repeats = 3) => Best(repeats, threads, (start, count) => Sum(_a + start, count));
 
     /// <summary>Copy bandwidth in GB/s of bytes copied (traffic is twice that).</summary>
-    public double CopyGBps(int threads, int repeats = 3) =>
-        Best(repeats, threads, (start, count) => { Buffer.MemoryCopy(_a + start, _b + start, (long)count, (long)count); return 0; });
+    public double CopyGBps(int threads, int repeats = 3)
+    {
+        if (_b == null) throw new InvalidOperationException("this MemoryBandwidth was created without a copy buffer");
+        return Best(repeats, threads, (start, count) => { Buffer.MemoryCopy(_a + start, _b + start, (long)count, (long)count); return 0; });
+    }
+
+    /// <summary>
+    /// One read-bandwidth measurement in GB/s on the threads of <paramref name="pool"/>, the pool a kernel benchmark
+    /// runs its kernels on, so the probe's threads are the kernel's threads (same placement, same wake-up path). The
+    /// buffer is cut into <c>8 × pool.Threads</c> contiguous chunks claimed dynamically, as kernel work items are.
+    /// </summary>
+    public double ReadGBps(KernelThreadPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        int items = pool.Threads == 1 ? 1 : pool.Threads * 8;
+        var job = new ReadJob { Base = _a, TotalBytes = _bytes, ChunkBytes = (_bytes / (nuint)items + 255) / 256 * 256 };
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        pool.For(items, &ReadItem, &job);
+        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        GC.KeepAlive(job.Sink);
+        return _bytes / seconds / 1e9;
+    }
+
+    private struct ReadJob
+    {
+        public byte* Base;
+        public nuint ChunkBytes;
+        public nuint TotalBytes;
+        public float Sink;
+    }
+
+    private static void ReadItem(void* state, int item)
+    {
+        var job = (ReadJob*)state;
+        nuint start = (nuint)item * job->ChunkBytes;
+        if (start >= job->TotalBytes) return;
+        nuint count = Math.Min(job->ChunkBytes, job->TotalBytes - start);
+        // A racy add is fine: the store only keeps the sum (and so the loads) alive.
+        job->Sink += Sum(job->Base + start, count);
+    }
 
     private double Best(int repeats, int threads, Func<nuint, nuint, float> work)
     {
@@ -76,6 +116,6 @@ public sealed unsafe class MemoryBandwidth : IDisposable
     public void Dispose()
     {
         NativeMemory.AlignedFree(_a);
-        NativeMemory.AlignedFree(_b);
+        if (_b != null) NativeMemory.AlignedFree(_b);
     }
 }

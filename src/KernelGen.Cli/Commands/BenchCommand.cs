@@ -19,6 +19,8 @@ public static class BenchCommand
         var bench = new Command("bench", "Measure kernel throughput against this machine's memory bandwidth.");
         bench.Subcommands.Add(CreateDequant(stdout, stderr));
         bench.Subcommands.Add(CreateConvert(stdout, stderr));
+        bench.Subcommands.Add(BenchMatrixCommand.Create("matvec", stdout, stderr));
+        bench.Subcommands.Add(BenchMatrixCommand.Create("matmul", stdout, stderr));
         return bench;
     }
 

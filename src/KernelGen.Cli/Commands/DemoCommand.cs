@@ -44,6 +44,8 @@ public static class DemoCommand
             DemoQuantization.Run(container, console);
             console.WriteLine();
             DemoConversion.Run(sample, work, console);
+            console.WriteLine();
+            DemoKernels.Run(sample, work, console);
             return ExitCodes.Ok;
         }
         finally
@@ -53,11 +55,14 @@ public static class DemoCommand
     }
 
     /// <summary>Writes the embedded sample model into <paramref name="folder"/> and returns its path.</summary>
-    public static string ExtractSample(string folder)
+    public static string ExtractSample(string folder) => ExtractResource(folder, SampleResource, "tiny-llama-Q4_K_M.gguf");
+
+    /// <summary>Writes embedded resource <paramref name="resourceName"/> into <paramref name="folder"/> as <paramref name="fileName"/> and returns its path.</summary>
+    public static string ExtractResource(string folder, string resourceName, string fileName)
     {
-        using var resource = typeof(DemoCommand).Assembly.GetManifestResourceStream(SampleResource)
-            ?? throw new InvalidOperationException($"the sample model resource {SampleResource} is missing from this build");
-        string path = Path.Combine(folder, "tiny-llama-Q4_K_M.gguf");
+        using var resource = typeof(DemoCommand).Assembly.GetManifestResourceStream(resourceName)
+            ?? throw new InvalidOperationException($"the sample model resource {resourceName} is missing from this build");
+        string path = Path.Combine(folder, fileName);
         using var file = File.Create(path);
         resource.CopyTo(file);
         return path;

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace KernelGen.Cli.Benchmarks;
+
+/// <summary>What <c>kernelgen bench matvec|matmul</c> runs.</summary>
+/// <param name="Op"><c>matvec</c> or <c>matmul</c> (the command's name; batch 1 runs the same MatMul call).</param>
+/// <param name="Format">The weight format.</param>
+/// <param name="K">Inputs.</param>
+/// <param name="N">Outputs.</param>
+/// <param name="Batch">Activation rows per call.</param>
+/// <param name="Threads">Kernel threads.</param>
+/// <param name="Backend"><c>cpu</c> or <c>gpu</c>.</param>
+/// <param name="Seconds">Time budget of the timed calls.</param>
+/// <param name="Cold">Rotate weight copies that do not fit in the last-level cache.</param>
+public sealed record MatrixBenchOptions(string Op, MatrixFormat Format, int K, int N, int Batch, int Threads, string Backend, double Seconds, bool Cold);
+
+/// <summary>The figures of one run (docs/PERFORMANCE.md, "Matrix kernels").</summary>
+public sealed record MatrixBenchResult(
+    MatrixBenchOptions Options, string SourceFormat, string KernelFormat, string Device,
+    double SecondsPerCall, double SecondsMin, double SecondsP90, int Calls,
+    long WeightBytes, int WeightCopies, bool WeightsCold,
+    double MemoryReadGBps, IReadOnlyList<double> MemoryReadSamples,
+    double MaxRelError, int CheckedRows, string CheckedRowsRule)
+{
+    /// <summary>Weight bytes streamed per second (10^9 bytes/s).</summary>
+    public double WeightGBps => WeightBytes / SecondsPerCall / 1e9;
+
+    /// <summary>2·N·K·batch / seconds per call, in 10^9 per second.</summary>
+    public double GFlops => 2.0 * Options.N * Options.K * Options.Batch / SecondsPerCall / 1e9;
+
+    /// <summary>Weight GB/s over the read bandwidth measured in the same process with the same threads.</summary>
+    public double BandwidthRatio => WeightGBps / MemoryReadGBps;
+
+    public JsonObject ToJson() => new()
+    {
+        ["op"] = Options.Op,
+        ["format"] = Options.Format.Name,
+        ["source_format"] = SourceFormat,
+        ["kernel_format"] = KernelFormat,
+        ["k"] = Options.K,
+        ["n"] = Options.N,
+        ["batch"] = Options.Batch,
+        ["threads"] = Options.Threads,
+        ["backend"] = Options.Backend,
+        ["device"] = Device,
+        ["seconds_per_call"] = SecondsPerCall,
+        ["seconds_min"] = SecondsMin,
+        ["seconds_p90"] = SecondsP90,
+        ["calls"] = Calls,
+        ["weight_bytes"] = WeightBytes,
+        ["weight_copies"] = WeightCopies,
+        ["weights_cold"] = WeightsCold,
+        ["weight_gb_per_s"] = Math.Round(WeightGBps, 4),
+        ["gflop_per_s"] = Math.Round(GFlops, 4),
+        ["memory_read_gb_per_s"] = Math.Round(MemoryReadGBps, 4),
+        ["memory_read_samples_gb_per_s"] = new JsonArray(MemoryReadSamples.Select(s => (JsonNode?)JsonValue.Create(Math.Round(s, 3))).ToArray()),
+        ["bandwidth_ratio"] = Math.Round(BandwidthRatio, 5),
+        ["max_rel_error"] = MaxRelError,
+        ["error_measure"] = "max over outputs of |y - ref| / sum_k |W[r,k]*x[k]|; ref in float64 from the dequantized weights",
+        ["checked_rows"] = CheckedRows,
+        ["checked_rows_rule"] = CheckedRowsRule,
+        ["distinct_rows"] = Math.Min(Options.N, MatrixWeights.DistinctRows),
+    };
+}
+
+/// <summary>
+/// <c>kernelgen bench matvec|matmul</c>: times <c>QuantizedMatrix.MatMul</c> (batch 1 = matvec) on real quantized
+/// weights and reports it beside this machine's memory read bandwidth measured in the same process on the same
+/// threads (docs/PERFORMANCE.md, "Matrix kernels", describes the method).
+/// </summary>
+public static class MatrixBenchmark
+{
+    /// <summary>Read-bandwidth measurements taken before and again after the timed calls.</summary>
+    public const int BandwidthSamples = 3;
+
+    /// <summary>Bounds on the number of timed calls (the budget decides in between).</summary>
+    public const int MinCalls = 3, MaxCalls = 1001;
+
+    public static MatrixBenchResult Run(MatrixBenchOptions o, TextWriter log, CancellationToken cancellation)
+    {
+        // The backend first: an unavailable one (--backend gpu today) fails before any work.
+        using var backend = MatrixBackends.Create(o.Backend, o.Threads);
+        var total = Stopwatch.StartNew();
+        var weights = MatrixWeights.Build(o.Format, o.K, o.N, o.Cold, m => log.WriteLine($"bench {o.Op}: {m}"));
+        cancellation.ThrowIfCancellationRequested();
+        var x = MatrixWeights.RandomActivations(o.Batch, o.K, seed: 7);
+        using var session = backend.Open(weights.Copies, x, o.Batch);
+        using var small = backend.Open([weights.Slice(16)], x, o.Batch);
+
+        var bandwidth = new List<double>();
+        for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
+
+        // JIT: the kernel on a small matrix until the tiered JIT has promoted it, then full-size calls.
+        BenchTimer.WarmUp(() => small.Run(0));
+        int next = 0;
+        void Call()
+        {
+            session.Run(next);
+            next = next + 1 == weights.Copies.Count ? 0 : next + 1;
+        }
+        long start = Stopwatch.GetTimestamp();
+        Call();
+        double once = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (once < o.Seconds / 4)
+        {
+            start = Stopwatch.GetTimestamp();
+            Call();
+            once = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        cancellation.ThrowIfCancellationRequested();
+        int calls = (int)Math.Clamp(o.Seconds / Math.Max(once, 1e-7), MinCalls, MaxCalls);
+        log.WriteLine($"bench {o.Op}: {calls} timed calls (about {once * 1e3:F3} ms each)");
+        var times = BenchTimer.SortedTimes(Call, calls);
+
+        for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
+        bandwidth.Sort();
+
+        // Error against the float64 reference, on copy 0 (all copies hold the same bytes).
+        session.Run(0);
+        var y = new float[(long)o.Batch * o.N];
+        session.ReadOutput(y);
+        var (rows, rule) = MatrixError.RowsToCheck(o.K, o.N, o.Batch);
+        double error = MatrixError.MaxRelative(weights.ReferenceRow, o.K, o.N, x, o.Batch, y, rows);
+        log.WriteLine($"bench {o.Op}: done in {total.Elapsed.TotalSeconds:F1} s");
+
+        var m0 = weights.Copies[0];
+        return new MatrixBenchResult(o, m0.SourceFormat, m0.Format.Name, backend.Description,
+            SecondsPerCall: BenchTimer.Percentile(times, 0.5), SecondsMin: times[0], SecondsP90: BenchTimer.Percentile(times, 0.9), Calls: calls,
+            WeightBytes: weights.WeightBytes, WeightCopies: weights.Copies.Count, WeightsCold: weights.Cold,
+            MemoryReadGBps: BenchTimer.Percentile(bandwidth, 0.5), MemoryReadSamples: bandwidth,
+            MaxRelError: error, CheckedRows: rows.Length, CheckedRowsRule: rule);
+    }
+}

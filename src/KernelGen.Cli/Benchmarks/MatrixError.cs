@@ -1,0 +1,64 @@
+using System.Numerics.Tensors;
+
+namespace KernelGen.Cli.Benchmarks;
+
+/// <summary>
+/// The error of a matrix kernel against a float64 reference computed from the dequantized weights on the same
+/// activations, with the measure of the ggml reference vectors (../shared/vectors/ggml/README.md): per output
+/// <c>|y − ref| / Σ_k |W[r,k]·x[k]|</c>, where <c>ref = Σ_k W[r,k]·x[k]</c> in float64 and W is the format's own
+/// decode of the stored weights. Dividing by the sum of magnitudes (not by |ref|) keeps outputs whose terms cancel
+/// from dominating: it bounds the rounding of the accumulation, which is what a kernel adds (activation quantization
+/// included) on top of the weights' own quantization error. The maximum over all checked outputs is reported.
+/// </summary>
+public static class MatrixError
+{
+    /// <summary>Decodes row <c>row</c> of W (K floats) into <c>destination</c>.</summary>
+    public delegate void ReferenceRow(int row, Span<float> destination);
+
+    /// <summary>Above this many multiply-adds (N·K·batch) only a deterministic sample of rows is checked.</summary>
+    public const long FullCheckLimit = 1L << 26;
+
+    /// <summary>The rows checked: all of them for small products, otherwise every 7th row and the last (7 is prime to the 256 distinct rows, so every distinct row is covered).</summary>
+    public static (int[] Rows, string Rule) RowsToCheck(int k, int n, int batch)
+    {
+        if ((long)n * k * batch <= FullCheckLimit) return (Enumerable.Range(0, n).ToArray(), "all rows");
+        var rows = Enumerable.Range(0, (n + 6) / 7).Select(i => i * 7).ToList();
+        if (rows[^1] != n - 1) rows.Add(n - 1);
+        return (rows.ToArray(), "every 7th row and the last");
+    }
+
+    /// <summary>Max over the checked outputs (every batch row of every checked weight row) of the relative error.</summary>
+    /// <param name="reference">Decodes one weight row.</param>
+    /// <param name="k">Inputs.</param>
+    /// <param name="n">Outputs.</param>
+    /// <param name="x">Activations, batch × K, row-major.</param>
+    /// <param name="batch">Activation rows.</param>
+    /// <param name="y">The kernel's output, batch × N, row-major.</param>
+    /// <param name="rows">Rows to check.</param>
+    public static double MaxRelative(ReferenceRow reference, int k, int n, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> y, IReadOnlyList<int> rows)
+    {
+        var w = new float[k];
+        var wd = new double[k];
+        var xd = new double[(long)batch * k];
+        for (int i = 0; i < xd.Length; i++) xd[i] = x[i];
+        var products = new double[k];
+        double worst = 0;
+        foreach (int r in rows)
+        {
+            reference(r, w);
+            for (int i = 0; i < k; i++) wd[i] = w[i];
+            for (int b = 0; b < batch; b++)
+            {
+                var xb = xd.AsSpan(b * k, k);
+                TensorPrimitives.Multiply(wd, xb, products);
+                double exact = TensorPrimitives.Sum<double>(products);
+                double magnitude = TensorPrimitives.SumOfMagnitudes<double>(products);
+                double error = Math.Abs(y[b * n + r] - exact);
+                double relative = magnitude > 0 ? error / magnitude : error == 0 ? 0 : double.PositiveInfinity;
+                if (double.IsNaN(relative) || double.IsNaN(y[b * n + r])) return double.NaN;
+                worst = Math.Max(worst, relative);
+            }
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using KernelGen.Cli.Benchmarks;
+
+namespace KernelGen.Tests.Cli;
+
+/// <summary>
+/// <c>kernelgen bench matvec|matmul</c> as a real process: the JSON object the acceptance check parses, sane figures on
+/// small shapes, and one-line usage errors with exit code 2.
+/// </summary>
+public class BenchMatrixCommandTests
+{
+    private static JsonElement RunJson(params string[] args)
+    {
+        var r = CliHarness.RunProcess(null, args);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Stderr}");
+        // Exactly one JSON object on stdout; progress goes to stderr.
+        string stdout = r.Stdout.Trim();
+        Assert.StartsWith("{", stdout, StringComparison.Ordinal);
+        Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private static void AssertSane(JsonElement o, string format, int k, int n, int batch, int threads)
+    {
+        Assert.Equal(format, o.GetProperty("format").GetString());
+        Assert.Equal(k, o.GetProperty("k").GetInt32());
+        Assert.Equal(n, o.GetProperty("n").GetInt32());
+        Assert.Equal(batch, o.GetProperty("batch").GetInt32());
+        Assert.Equal(threads, o.GetProperty("threads").GetInt32());
+        Assert.Equal("cpu", o.GetProperty("backend").GetString());
+        double seconds = o.GetProperty("seconds_per_call").GetDouble();
+        Assert.True(seconds > 0 && seconds < 10, $"seconds_per_call {seconds}");
+        Assert.True(o.GetProperty("seconds_min").GetDouble() <= seconds);
+        Assert.True(o.GetProperty("seconds_p90").GetDouble() >= seconds);
+        Assert.True(o.GetProperty("calls").GetInt32() >= 3);
+        long bytes = o.GetProperty("weight_bytes").GetInt64();
+        Assert.True(bytes > 0);
+        double gbps = o.GetProperty("weight_gb_per_s").GetDouble();
+        Assert.Equal(bytes / seconds / 1e9, gbps, 0.01 * gbps + 1e-4);
+        double gflops = o.GetProperty("gflop_per_s").GetDouble();
+        Assert.Equal(2.0 * n * k * batch / seconds / 1e9, gflops, 0.01 * gflops + 1e-4);
+        double read = o.GetProperty("memory_read_gb_per_s").GetDouble();
+        Assert.True(read > 0.1 && read < 10_000, $"memory_read_gb_per_s {read}");
+        Assert.Equal(6, o.GetProperty("memory_read_samples_gb_per_s").GetArrayLength());
+        double ratio = o.GetProperty("bandwidth_ratio").GetDouble();
+        Assert.Equal(gbps / read, ratio, 0.01 * ratio + 1e-4);
+        double error = o.GetProperty("max_rel_error").GetDouble();
+        Assert.True(error >= 0 && error < 1e-4, $"max_rel_error {error}");
+        int checkedRows = o.GetProperty("checked_rows").GetInt32();
+        Assert.InRange(checkedRows, 1, n);
+        Assert.False(string.IsNullOrEmpty(o.GetProperty("checked_rows_rule").GetString()));
+    }
+
+    [Fact]
+    public void MatvecPrintsOneJsonObjectWithColdWeights()
+    {
+        var o = RunJson("bench", "matvec", "--format", "Q4_0", "--k", "256", "--n", "64", "--threads", "2", "--seconds", "0.1", "--json");
+        AssertSane(o, "Q4_0", 256, 64, 1, 2);
+        Assert.Equal("matvec", o.GetProperty("op").GetString());
+        Assert.Equal(64 * (256 / 32) * 18, o.GetProperty("weight_bytes").GetInt64());
+        // Cold: copies rotated until they total at least 256 MiB.
+        Assert.True(o.GetProperty("weights_cold").GetBoolean());
+        Assert.True(o.GetProperty("weight_copies").GetInt64() * o.GetProperty("weight_bytes").GetInt64() >= 256L << 20);
+        Assert.Equal(64, o.GetProperty("checked_rows").GetInt32());
+    }
+
+    [Fact]
+    public void MatmulUsesOneHotCopyAndChecksTheBatch()
+    {
+        var o = RunJson("bench", "matmul", "--format", "q6_k", "--k", "512", "--n", "40", "--batch", "5", "--seconds", "0.1", "--json");
+        AssertSane(o, "Q6_K", 512, 40, 5, 1);
+        Assert.Equal("matmul", o.GetProperty("op").GetString());
+        Assert.False(o.GetProperty("weights_cold").GetBoolean());
+        Assert.Equal(1, o.GetProperty("weight_copies").GetInt32());
+        Assert.Equal("Q6_K", o.GetProperty("kernel_format").GetString());
+    }
+
+    [Fact]
+    public void TernaryFormatRuns()
+    {
+        var o = RunJson("bench", "matvec", "--format", "TQ2_0", "--k", "256", "--n", "16", "--seconds", "0.05", "--weights", "hot", "--json");
+        AssertSane(o, "TQ2_0", 256, 16, 1, 1);
+        Assert.False(o.GetProperty("weights_cold").GetBoolean());
+    }
+
+    [Fact]
+    public void TableShowsTheFigures()
+    {
+        var r = CliHarness.RunProcess(null, "bench", "matvec", "--format", "Q8_0", "--k", "64", "--n", "8", "--seconds", "0.05", "--weights", "hot");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        foreach (string column in new[] { "time/call", "weight GB/s", "GFLOP/s", "read GB/s", "weight / read", "max rel error", "Q8_0" })
+            Assert.Contains(column, r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("unknown format 'Q9_9'", "--format", "Q9_9")]
+    [InlineData("block size (32 elements)", "--format", "Q4_0", "--k", "100")]
+    [InlineData("block size (256 elements)", "--format", "Q4_K", "--k", "4000")]
+    [InlineData("group size (128 inputs)", "--format", "GPTQ4-g128", "--k", "192")]
+    [InlineData("--n 0", "--format", "Q4_0", "--n", "0")]
+    [InlineData("--batch 0", "--format", "Q4_0", "--batch", "0")]
+    [InlineData("--batch 513", "--format", "Q4_0", "--batch", "513")]
+    [InlineData("--threads 0", "--format", "Q4_0", "--threads", "0")]
+    [InlineData("--backend tpu", "--format", "Q4_0", "--backend", "tpu")]
+    [InlineData("--weights warm", "--format", "Q4_0", "--weights", "warm")]
+    [InlineData("--seconds 0", "--format", "Q4_0", "--seconds", "0")]
+    [InlineData("multiple of 8", "--format", "AWQ4-g128", "--n", "12")]
+    public void BadArgumentsAreOneLineErrors(string expected, params string[] args)
+    {
+        var r = CliHarness.RunProcess(null, ["bench", "matvec", .. args, "--json"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        var line = Assert.Single(r.StderrLines);
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownFormatListsTheValidOnes()
+    {
+        var r = CliHarness.RunProcess(null, "bench", "matmul", "--format", "Q4", "--json");
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        foreach (string name in new[] { "Q4_0", "Q8_0", "Q4_K", "Q6_K", "TQ2_0", "GPTQ4-g128", "AWQ4-g128", "BitNet" })
+            Assert.Contains(name, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GpuBackendIsAClearErrorUntilItLands()
+    {
+        if (GpuMatrixBackend.IsAvailable) return; // the GPU project is wired: covered by its own tests
+        var r = CliHarness.RunProcess(null, "bench", "matvec", "--format", "Q4_0", "--k", "256", "--n", "64", "--backend", "gpu", "--json");
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        Assert.Contains("--backend gpu", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Checkpoint layers either run (once the repack factories land) or fail with one clear line.</summary>
+    [Theory]
+    [InlineData("GPTQ4-g128", "GPTQ")]
+    [InlineData("gptq8-g32", "GPTQ")]
+    [InlineData("AWQ4-g128", "AWQ")]
+    [InlineData("BitNet", "BitNet")]
+    public void CheckpointFormatsRunOrNeedTheRepackLayer(string format, string kind)
+    {
+        var r = CliHarness.RunProcess(null, "bench", "matvec", "--format", format, "--k", "256", "--n", "64", "--seconds", "0.05", "--weights", "hot", "--json");
+        if (r.ExitCode == 0)
+        {
+            var o = JsonDocument.Parse(r.Stdout.Trim()).RootElement;
+            AssertSane(o, MatrixFormat.Parse(format).Name, 256, 64, 1, 1);
+            return;
+        }
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        Assert.Contains($"{kind} matvec needs the repack layer", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("q4_k", "Q4_K")]
+    [InlineData("GPTQ4-g128", "GPTQ4-g128")]
+    [InlineData("gptq3-pc", "GPTQ3-pc")]
+    [InlineData("awq4-g64", "AWQ4-g64")]
+    [InlineData("bitnet", "BitNet")]
+    public void FormatNamesAreCanonical(string word, string name) => Assert.Equal(name, MatrixFormat.Parse(word).Name);
+}
