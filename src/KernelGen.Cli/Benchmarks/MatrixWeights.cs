@@ -67,15 +67,15 @@ public sealed class BitNetLayer(string format, BitNetLayout layout, byte[] weigh
 /// <summary>Turns a checkpoint layer into the kernels' <see cref="QuantizedMatrix"/>.</summary>
 public static class MatrixRepack
 {
-    // TODO(lead): repack factories. The one place bench matvec|matmul (and nothing else in the CLI) turns a
-    // GPTQ / AWQ / BitNet layer into a QuantizedMatrix. When the repack API lands, replace each throw with the factory,
-    // e.g. QuantizedMatrix.FromGptq(g.Layout, g.Qweight, g.Qzeros, g.Scales, g.GIdx). Each call must return a matrix
-    // with storage of its own: the benchmark calls this once per weight copy to rotate cold copies.
+    /// <summary>
+    /// The one place bench matvec|matmul turns a GPTQ / AWQ / BitNet layer into a QuantizedMatrix: the one-time
+    /// repack into kernel rows (QuantizedMatrix.FromGptq etc.).
+    /// </summary>
     public static QuantizedMatrix FromLayer(TensorLayer layer) => layer switch
     {
-        GptqLayer => throw new NotSupportedException($"{layer.Format}: GPTQ matvec needs the repack layer (QuantizedMatrix.FromGptq is not available in this build yet)"),
-        AwqLayer => throw new NotSupportedException($"{layer.Format}: AWQ matvec needs the repack layer (QuantizedMatrix.FromAwq is not available in this build yet)"),
-        BitNetLayer => throw new NotSupportedException($"{layer.Format}: BitNet matvec needs the repack layer (QuantizedMatrix.FromBitNet is not available in this build yet)"),
+        GptqLayer g => QuantizedMatrix.FromGptq(g.Layout, g.Qweight, g.Qzeros, g.Scales, g.GIdx),
+        AwqLayer a => QuantizedMatrix.FromAwqGemm(a.Layout, a.Qweight, a.Qzeros, a.Scales),
+        BitNetLayer b => QuantizedMatrix.FromBitNet(b.Layout, b.Weight, b.WeightScale),
         _ => throw new ArgumentException($"unknown layer type {layer.GetType().Name}", nameof(layer)),
     };
 }
@@ -193,7 +193,8 @@ public sealed class MatrixWeights
         int layerCopies = CopyCount(matrix.WeightBytes, cold);
         log?.Invoke($"weights: {n} x {k} {format.Name} repacked to {matrix.Format.Name}, {matrix.WeightBytes:N0} bytes x {layerCopies} cop{(layerCopies == 1 ? "y" : "ies")}");
         var list = new List<QuantizedMatrix>(layerCopies) { matrix };
-        while (list.Count < layerCopies) list.Add(MatrixRepack.FromLayer(layer));
+        // Repacking is a load-time cost (~0.1 µs per weight); the cold copies are byte copies of the first.
+        while (list.Count < layerCopies) list.Add(matrix.Clone());
         return new MatrixWeights(format, k, n, list, default, layer);
     }
 

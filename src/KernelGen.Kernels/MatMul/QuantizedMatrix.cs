@@ -82,6 +82,9 @@ public sealed partial class QuantizedMatrix
         return new QuantizedMatrix(format, rows, k, n, rowBytes);
     }
 
+    /// <summary>A copy of this matrix with storage of its own (the rows copied; format, shape and input order kept).</summary>
+    public QuantizedMatrix Clone() => new(Format, _rows.ToArray(), K, N, RowBytes, _inputOrder, SourceFormat);
+
     /// <summary>y[r] = Σ_k W[r, k] · x[k] for every row r; <paramref name="x"/> has <see cref="K"/> elements, <paramref name="y"/> <see cref="N"/>.</summary>
     public void MatVec(ReadOnlySpan<float> x, Span<float> y, KernelThreadPool? pool = null) => MatMul(x, 1, y, pool);
 
