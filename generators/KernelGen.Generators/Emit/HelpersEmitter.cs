@@ -118,6 +118,22 @@ internal static class KernelGenHelpers
         return BitConverter.UInt32BitsToSingle(sign | bits);
     }
 
+    /// <summary>
+    /// binary16 → binary32 for kernels, equal to <see cref="HalfToSingle(ushort)"/> on every input: the exponent is
+    /// rebased by one exact multiply by 2^112 (normals and subnormals alike), so only infinities and NaNs branch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToSingleFast(ushort h)
+    {
+        uint em = (uint)h & 0x7FFF;
+        if (em >= 0x7C00)
+        {
+            return HalfToSingle(h);
+        }
+        float magnitude = BitConverter.UInt32BitsToSingle(em << 13) * 5.192297E+33f;
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | ((uint)(h & 0x8000) << 16));
+    }
+
     /// <summary>bfloat16 → binary32: the bits are the top half of a binary32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float BFloat16ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);

@@ -16,8 +16,6 @@ namespace KernelGen.Generators.Emit.Dot;
 /// </summary>
 internal static class IntegerDotEmitter
 {
-    /// <summary>Activation rows per pass in a batched call.</summary>
-    private const int Group = 4;
 
     public static void EmitBody(SourceWriter w, FormatSpec spec, IntegerDotPlan plan)
     {
@@ -51,155 +49,240 @@ internal static class IntegerDotEmitter
             w.WriteLine($"/// <summary>The integer kernel with Vector{width} code{(width == 256 ? " (AVX2 byte multiply-adds)" : " (portable: SSE, ARM)")}.</summary>");
             w.OpenBlock($"public static void RowsV{width}" + signature);
             w.WriteLine("int blocks = k / BlockElementsOf;");
-            w.OpenBlock("for (int r = rowStart; r < rowEnd; r++)");
-            w.WriteLine("ref byte row = ref Unsafe.Add(ref weights, r * rowBytes);");
+            w.WriteLine("int r = rowStart;");
+            // Batch 1 (token generation): four rows per pass share every activation load and offset correction.
+            // Batches: two rows by four activation rows per pass, so each unpacked weight chunk feeds eight products.
+            w.OpenBlock("if (batch == 1)");
+            w.OpenBlock("for (; r + 4 <= rowEnd; r += 4)");
+            EmitCall(w, width, 4, 1, "0");
+            w.CloseBlock();
+            w.CloseBlock();
+            w.OpenBlock("else");
+            w.OpenBlock("for (; r + 2 <= rowEnd; r += 2)");
             w.WriteLine("int b = 0;");
-            w.OpenBlock($"for (; b + {Group} <= batch; b += {Group})");
-            string outs = string.Join(", ", Enumerable.Range(0, Group).Select(j => $"out float y{j}"));
-            w.WriteLine($"RowDot{Group}V{width}(ref row, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), {outs});");
-            for (int j = 0; j < Group; j++)
-            {
-                w.WriteLine($"Unsafe.Add(ref y, (b + {j}) * yStride + r) = y{j};");
-            }
+            w.OpenBlock("for (; b + 4 <= batch; b += 4)");
+            EmitCall(w, width, 2, 4, "b");
             w.CloseBlock();
             w.OpenBlock("for (; b < batch; b++)");
-            w.WriteLine($"RowDot1V{width}(ref row, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y0);");
-            w.WriteLine("Unsafe.Add(ref y, b * yStride + r) = y0;");
+            EmitCall(w, width, 2, 1, "b");
             w.CloseBlock();
             w.CloseBlock();
             w.CloseBlock();
-            foreach (int n in new[] { 1, Group })
+            w.OpenBlock("for (; r < rowEnd; r++)");
+            w.OpenBlock("for (int b = 0; b < batch; b++)");
+            EmitCall(w, width, 1, 1, "b");
+            w.CloseBlock();
+            w.CloseBlock();
+            w.CloseBlock();
+            foreach (var (rows, acts) in new[] { (4, 1), (2, 4), (2, 1), (1, 1) })
             {
                 w.WriteLine();
-                EmitRowDot(w, spec, plan, width, n);
+                EmitTile(w, spec, plan, width, rows, acts);
             }
         }
     }
 
-    /// <summary>One weight row against <paramref name="n"/> activation rows (k apart).</summary>
-    private static void EmitRowDot(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int width, int n)
+    private static void EmitCall(SourceWriter w, int width, int rows, int acts, string b)
+    {
+        var outs = new List<string>();
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < acts; j++)
+            {
+                outs.Add($"out float y{i}{j}");
+            }
+        }
+        w.WriteLine($"Tile{rows}x{acts}V{width}(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint){b} * k), ref Unsafe.Add(ref xd, (nint){b} * (k / 32)), ref Unsafe.Add(ref xs, (nint){b} * (k / 16)), ref Unsafe.Add(ref xqs, (nint){b} * (k / 4)), {string.Join(", ", outs)});");
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < acts; j++)
+            {
+                w.WriteLine($"Unsafe.Add(ref y, ({b} + {j}) * yStride + r + {i}) = y{i}{j};");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A register tile: <paramref name="rows"/> weight rows (rowBytes apart) against <paramref name="acts"/>
+    /// activation rows (k apart). Per 32-element chunk, the activation vectors and offset corrections are loaded
+    /// once and every row's unpacked chunk multiplies all of them.
+    /// </summary>
+    private static void EmitTile(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int width, int rows, int acts)
     {
         string vec = width == 256 ? "Vector256" : "Vector128";
-        string outs = string.Join(", ", Enumerable.Range(0, n).Select(j => $"out float y{j}"));
-        w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.OpenBlock($"private static void RowDot{n}V{width}(ref byte row, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, {outs})");
-        for (int j = 0; j < n; j++)
+        var outs = new List<string>();
+        for (int i = 0; i < rows; i++)
         {
-            w.WriteLine($"{vec}<float> acc{j} = {vec}<float>.Zero;");
-            w.WriteLine($"float m{j} = 0f;");
+            for (int j = 0; j < acts; j++)
+            {
+                outs.Add($"out float y{i}{j}");
+            }
+        }
+        w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        w.OpenBlock($"private static void Tile{rows}x{acts}V{width}(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, {string.Join(", ", outs)})");
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < acts; j++)
+            {
+                w.WriteLine($"{vec}<float> acc{i}{j} = {vec}<float>.Zero;");
+                if (plan.Bias is not null)
+                {
+                    w.WriteLine($"float m{i}{j} = 0f;");
+                }
+            }
         }
         int chunks = spec.BlockElements / 32;
         int scalePeriod = plan.ScalePeriod(spec);
         int biasPeriod = plan.BiasPeriod(spec);
         bool biasPerBlock = plan.Bias is not null && biasPeriod >= spec.BlockElements;
+        string dot = plan.SignedWeights ? "DotI8I8" : "DotU8I8";
+        string asW = plan.SignedWeights ? ".AsSByte()" : "";
         w.OpenBlock("for (int b = 0; b < blocks; b++)");
-        w.WriteLine("ref byte blk = ref Unsafe.Add(ref row, (nint)b * BlockBytesOf);");
         w.WriteLine("nint e = (nint)b * BlockElementsOf;");
-        if (plan.GroupArrays(spec).Any(a => a.Runs.Any(r => r.Pieces.Any(p => p.Kind != PieceKind.Bits))))
+        for (int j = 0; j < acts; j++)
         {
-            w.WriteLine("ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytesOf);");
-        }
-        EmitFieldLocals(w, spec, plan);
-        foreach (var a in plan.GroupArrays(spec))
-        {
-            for (int g = 0; g < a.Count; g++)
+            w.WriteLine($"ref sbyte aq{j} = ref Unsafe.Add(ref xq, {j} * k + e);");
+            w.WriteLine($"ref float ad{j} = ref Unsafe.Add(ref xd, {j} * (k / 32) + (e >> 5));");
+            if (plan.Bias is not null)
             {
-                var (run, at) = a.Locate(g);
-                string value = string.Join(" | ", run.Pieces.Select(p => FormatEmitter.PieceReadConst(p, at)));
-                if (a.IsSigned && a.Bits < 32)
-                {
-                    value = $"KernelGenHelpers.SignExtend({value}, {a.Bits})";
-                }
-                w.WriteLine($"int a_{a.Name}_{g} = {value};");
+                w.WriteLine($"ref float as{j} = ref Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4));");
             }
+            if (plan.ConstantOffset != 0)
+            {
+                w.WriteLine($"ref int aqs{j} = ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2));");
+            }
+        }
+        bool needsSpan = plan.GroupArrays(spec).Any(a => a.Runs.Any(r => r.Pieces.Any(p => p.Kind != PieceKind.Bits)));
+        for (int i = 0; i < rows; i++)
+        {
+            w.WriteLine($"ref byte blk{i} = ref Unsafe.Add(ref row, {i} * rowBytes + (nint)b * BlockBytesOf);");
+            if (needsSpan)
+            {
+                w.WriteLine($"ReadOnlySpan<byte> block{i} = MemoryMarshal.CreateReadOnlySpan(ref blk{i}, BlockBytesOf);");
+            }
+            EmitFieldLocals(w, spec, plan, i);
         }
         if (biasPerBlock)
         {
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < acts; j++)
             {
                 w.WriteLine($"float xsum{j} = 0f;");
             }
         }
+        string S(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Scale, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
+        string M(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Bias!, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
         for (int c = 0; c < chunks; c++)
         {
             int e0 = c * 32;
             w.WriteLine($"// elements {e0}..{e0 + 31}");
             w.OpenBlock();
-            var loChunk = plan.Chunks.Chunks[2 * c];
-            var hiChunk = plan.Chunks.Chunks[2 * c + 1];
-            string dot = plan.SignedWeights ? "DotI8I8" : "DotU8I8";
-            string asW = plan.SignedWeights ? ".AsSByte()" : "";
-            string lo = "", hi = "";
-            if (width == 256)
+            for (int j = 0; j < acts; j++)
             {
-                if (!TryEmitWide(w, plan, loChunk, hiChunk, c))
-                {
-                    lo = EmitHalf(w, spec, plan, loChunk, $"{c}l");
-                    hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h");
-                    w.WriteLine($"Vector256<byte> wq = Vector256.Create({lo}, {hi});");
-                }
-            }
-            else
-            {
-                lo = EmitHalf(w, spec, plan, loChunk, $"{c}l");
-                hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h");
-            }
-            string S(int elem) => FormatEmitter.Scalar(plan.Scale, spec, a => $"a_{a.Name}_{elem / a.GroupSize}");
-            string M(int elem) => FormatEmitter.Scalar(plan.Bias!, spec, a => $"a_{a.Name}_{elem / a.GroupSize}");
-            if (scalePeriod == 16)
-            {
-                w.WriteLine($"float sLo = {S(e0)};");
-                w.WriteLine($"float sHi = {S(e0 + 16)};");
-            }
-            else
-            {
-                w.WriteLine($"float s = {S(e0)};");
-            }
-            for (int j = 0; j < n; j++)
-            {
-                string aq = $"ref Unsafe.Add(ref xq, {j} * k + e + {e0})";
-                w.WriteLine($"float d{j} = Unsafe.Add(ref xd, {j} * (k / 32) + (e >> 5) + {c});");
+                w.WriteLine($"float d{j} = Unsafe.Add(ref ad{j}, {c});");
                 if (width == 256)
                 {
-                    w.WriteLine($"Vector256<int> p{j} = KernelGenHelpers.{dot}(wq{asW}, Vector256.LoadUnsafe({aq}));");
+                    w.WriteLine($"Vector256<sbyte> a{j} = Vector256.LoadUnsafe(ref aq{j}, {e0});");
                     if (plan.ConstantOffset != 0)
                     {
-                        w.WriteLine($"p{j} -= {Times("Vector256", $"Vector256.LoadUnsafe(ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2) + {8 * c}))", plan.ConstantOffset)};");
+                        w.WriteLine($"Vector256<int> o{j} = {Times("Vector256", $"Vector256.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
                     }
-                    string sv = scalePeriod == 16
-                        ? $"Vector256.Create(Vector128.Create(sLo * d{j}), Vector128.Create(sHi * d{j}))"
-                        : $"Vector256.Create(s * d{j})";
-                    w.WriteLine($"acc{j} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p{j}), {sv}, acc{j});");
                 }
                 else
                 {
-                    w.WriteLine($"Vector128<int> pl{j} = KernelGenHelpers.{dot}({lo}{asW}, Vector128.LoadUnsafe({aq}));");
-                    w.WriteLine($"Vector128<int> ph{j} = KernelGenHelpers.{dot}({hi}{asW}, Vector128.LoadUnsafe(ref Unsafe.Add(ref xq, {j} * k + e + {e0 + 16})));");
+                    w.WriteLine($"Vector128<sbyte> al{j} = Vector128.LoadUnsafe(ref aq{j}, {e0});");
+                    w.WriteLine($"Vector128<sbyte> ah{j} = Vector128.LoadUnsafe(ref aq{j}, {e0 + 16});");
                     if (plan.ConstantOffset != 0)
                     {
-                        w.WriteLine($"pl{j} -= {Times("Vector128", $"Vector128.LoadUnsafe(ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2) + {8 * c}))", plan.ConstantOffset)};");
-                        w.WriteLine($"ph{j} -= {Times("Vector128", $"Vector128.LoadUnsafe(ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2) + {8 * c + 4}))", plan.ConstantOffset)};");
+                        w.WriteLine($"Vector128<int> ol{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
+                        w.WriteLine($"Vector128<int> oh{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c + 4})", plan.ConstantOffset)};");
                     }
-                    string sl = scalePeriod == 16 ? "sLo" : "s";
-                    string sh = scalePeriod == 16 ? "sHi" : "s";
-                    w.WriteLine($"acc{j} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{j}), Vector128.Create({sl} * d{j}), acc{j});");
-                    w.WriteLine($"acc{j} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{j}), Vector128.Create({sh} * d{j}), acc{j});");
                 }
                 if (plan.Bias is not null)
                 {
-                    string xsLo = $"Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4) + {2 * c})";
-                    string xsHi = $"Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4) + {2 * c + 1})";
+                    string xsLo = $"Unsafe.Add(ref as{j}, {2 * c})";
+                    string xsHi = $"Unsafe.Add(ref as{j}, {2 * c + 1})";
                     if (biasPerBlock)
                     {
                         w.WriteLine($"xsum{j} += {xsLo} + {xsHi};");
                     }
                     else if (biasPeriod >= 32)
                     {
-                        w.WriteLine($"m{j} += {M(e0)} * ({xsLo} + {xsHi});");
+                        w.WriteLine($"float xc{j} = {xsLo} + {xsHi};");
                     }
                     else
                     {
-                        w.WriteLine($"m{j} += {M(e0)} * {xsLo} + {M(e0 + 16)} * {xsHi};");
+                        w.WriteLine($"float xl{j} = {xsLo};");
+                        w.WriteLine($"float xh{j} = {xsHi};");
+                    }
+                }
+            }
+            var loChunk = plan.Chunks.Chunks[2 * c];
+            var hiChunk = plan.Chunks.Chunks[2 * c + 1];
+            for (int i = 0; i < rows; i++)
+            {
+                string blk = $"blk{i}";
+                string lo = "", hi = "", wq = $"wq{i}";
+                if (width == 256)
+                {
+                    if (!TryEmitWide(w, plan, loChunk, hiChunk, $"{c}_{i}", blk, wq))
+                    {
+                        lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
+                        hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
+                        w.WriteLine($"Vector256<byte> {wq} = Vector256.Create({lo}, {hi});");
+                    }
+                }
+                else
+                {
+                    lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
+                    hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
+                }
+                // Group values (sub-scales, mins) are unpacked where they are used: short live ranges keep a
+                // four-row tile of a 256-element format in registers.
+                EmitGroupValues(w, spec, plan, i, new[] { e0, e0 + 16 });
+                if (scalePeriod == 16)
+                {
+                    w.WriteLine($"float sLo{i} = {S(i, e0)};");
+                    w.WriteLine($"float sHi{i} = {S(i, e0 + 16)};");
+                }
+                else
+                {
+                    w.WriteLine($"float s{i} = {S(i, e0)};");
+                }
+                for (int j = 0; j < acts; j++)
+                {
+                    string acc = $"acc{i}{j}";
+                    if (width == 256)
+                    {
+                        string p = $"p{i}{j}";
+                        w.WriteLine($"Vector256<int> {p} = KernelGenHelpers.{dot}({wq}{asW}, a{j});");
+                        if (plan.ConstantOffset != 0)
+                        {
+                            w.WriteLine($"{p} -= o{j};");
+                        }
+                        string sv = scalePeriod == 16
+                            ? $"Vector256.Create(Vector128.Create(sLo{i} * d{j}), Vector128.Create(sHi{i} * d{j}))"
+                            : $"Vector256.Create(s{i} * d{j})";
+                        w.WriteLine($"{acc} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle({p}), {sv}, {acc});");
+                    }
+                    else
+                    {
+                        w.WriteLine($"Vector128<int> pl{i}{j} = KernelGenHelpers.{dot}({lo}{asW}, al{j});");
+                        w.WriteLine($"Vector128<int> ph{i}{j} = KernelGenHelpers.{dot}({hi}{asW}, ah{j});");
+                        if (plan.ConstantOffset != 0)
+                        {
+                            w.WriteLine($"pl{i}{j} -= ol{j};");
+                            w.WriteLine($"ph{i}{j} -= oh{j};");
+                        }
+                        string sl = scalePeriod == 16 ? $"sLo{i}" : $"s{i}";
+                        string sh = scalePeriod == 16 ? $"sHi{i}" : $"s{i}";
+                        w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{i}{j}), Vector128.Create({sl} * d{j}), {acc});");
+                        w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{i}{j}), Vector128.Create({sh} * d{j}), {acc});");
+                    }
+                    if (plan.Bias is not null && !biasPerBlock)
+                    {
+                        w.WriteLine(biasPeriod >= 32
+                            ? $"m{i}{j} += {M(i, e0)} * xc{j};"
+                            : $"m{i}{j} += {M(i, e0)} * xl{j} + {M(i, e0 + 16)} * xh{j};");
                     }
                 }
             }
@@ -207,18 +290,59 @@ internal static class IntegerDotEmitter
         }
         if (biasPerBlock)
         {
-            w.WriteLine($"float mb = {FormatEmitter.Scalar(plan.Bias!, spec, a => $"a_{a.Name}_0")};");
-            for (int j = 0; j < n; j++)
+            for (int i = 0; i < rows; i++)
             {
-                w.WriteLine($"m{j} += mb * xsum{j};");
+                w.OpenBlock();
+                EmitGroupValues(w, spec, plan, i, new[] { 0 });
+                w.WriteLine($"float mb{i} = {M(i, 0)};");
+                for (int j = 0; j < acts; j++)
+                {
+                    w.WriteLine($"m{i}{j} += mb{i} * xsum{j};");
+                }
+                w.CloseBlock();
             }
         }
         w.CloseBlock();
-        for (int j = 0; j < n; j++)
+        for (int i = 0; i < rows; i++)
         {
-            w.WriteLine($"y{j} = {vec}.Sum(acc{j}) + m{j};");
+            for (int j = 0; j < acts; j++)
+            {
+                w.WriteLine($"y{i}{j} = {vec}.Sum(acc{i}{j}){(plan.Bias is not null ? $" + m{i}{j}" : "")};");
+            }
         }
         w.CloseBlock();
+    }
+
+    /// <summary>Declares row <paramref name="i"/>'s group values (a_name_g_ri) for the groups of the given elements.</summary>
+    private static void EmitGroupValues(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int i, int[] elements)
+    {
+        foreach (var a in plan.GroupArrays(spec))
+        {
+            foreach (int g in elements.Select(e => e / a.GroupSize).Distinct())
+            {
+                var (run, at) = a.Locate(g);
+                string value = RowRefs(string.Join(" | ", run.Pieces.Select(p => FormatEmitter.PieceReadConst(p, at))), i);
+                if (a.IsSigned && a.Bits < 32)
+                {
+                    value = $"KernelGenHelpers.SignExtend({value}, {a.Bits})";
+                }
+                w.WriteLine($"int a_{a.Name}_{g}_r{i} = {value};");
+            }
+        }
+    }
+
+    /// <summary>Renames the block-relative reads of a piece expression (blk, block) to row <paramref name="i"/>'s.</summary>
+    private static string RowRefs(string code, int i) =>
+        System.Text.RegularExpressions.Regex.Replace(code, @"\b(blk|block)\b", m => m.Value + i.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Renames field locals (f_name) in a rendered expression to row <paramref name="i"/>'s (f_name_i).</summary>
+    private static string RowFields(string code, FormatSpec spec, int i)
+    {
+        foreach (var f in spec.Fields)
+        {
+            code = System.Text.RegularExpressions.Regex.Replace(code, $@"\bf_{f.Name}\b", $"f_{f.Name}_{i}");
+        }
+        return code;
     }
 
     /// <summary>c·v for a small literal c: a shift when c is a power of two.</summary>
@@ -242,7 +366,7 @@ internal static class IntegerDotEmitter
     }
 
     /// <summary>Block fields the formula reads, loaded with unaligned reads (the kernels run on little-endian only).</summary>
-    private static void EmitFieldLocals(SourceWriter w, FormatSpec spec, IntegerDotPlan plan)
+    private static void EmitFieldLocals(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int row)
     {
         var used = new HashSet<string>();
         CollectFields(plan.Scale, used);
@@ -256,20 +380,21 @@ internal static class IntegerDotEmitter
             {
                 continue;
             }
-            string at = $"ref Unsafe.Add(ref blk, {f.Offset})";
+            string blk = $"blk{row}";
+            string at = $"ref Unsafe.Add(ref {blk}, {f.Offset})";
             string value = f.Type switch
             {
-                ScalarKind.F16 => $"KernelGenHelpers.HalfToSingle(Unsafe.ReadUnaligned<ushort>({at}))",
+                ScalarKind.F16 => $"KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>({at}))",
                 ScalarKind.BF16 => $"KernelGenHelpers.BFloat16ToSingle(Unsafe.ReadUnaligned<ushort>({at}))",
                 ScalarKind.F32 => $"Unsafe.ReadUnaligned<float>({at})",
-                ScalarKind.U8 => $"Unsafe.Add(ref blk, {f.Offset})",
-                ScalarKind.I8 => $"(sbyte)Unsafe.Add(ref blk, {f.Offset})",
+                ScalarKind.U8 => $"Unsafe.Add(ref {blk}, {f.Offset})",
+                ScalarKind.I8 => $"(sbyte)Unsafe.Add(ref {blk}, {f.Offset})",
                 ScalarKind.U16 => $"Unsafe.ReadUnaligned<ushort>({at})",
                 ScalarKind.I16 => $"Unsafe.ReadUnaligned<short>({at})",
                 ScalarKind.U32 => $"unchecked((int)Unsafe.ReadUnaligned<uint>({at}))",
                 _ => $"Unsafe.ReadUnaligned<int>({at})",
             };
-            w.WriteLine($"{(f.Type.IsFloat() ? "float" : "int")} f_{f.Name} = {value};");
+            w.WriteLine($"{(f.Type.IsFloat() ? "float" : "int")} f_{f.Name}_{row} = {value};");
         }
     }
 
@@ -291,7 +416,7 @@ internal static class IntegerDotEmitter
     /// pairs) load once and are shifted per half; then one 256-bit mask per piece. 16-bit lane shifts leak bits across
     /// bytes only outside the masked destination bits. Returns false when a piece needs the general per-half path.
     /// </summary>
-    private static bool TryEmitWide(SourceWriter w, IntegerDotPlan plan, FormatEmitter.ChunkPlan lo, FormatEmitter.ChunkPlan hi, int c)
+    private static bool TryEmitWide(SourceWriter w, IntegerDotPlan plan, FormatEmitter.ChunkPlan lo, FormatEmitter.ChunkPlan hi, string c, string blk, string wq)
     {
         var (_, loSlots) = lo.Arrays.Single(a => a.Array.Name == plan.Quant.Name);
         var (_, hiSlots) = hi.Arrays.Single(a => a.Array.Name == plan.Quant.Name);
@@ -319,24 +444,24 @@ internal static class IntegerDotEmitter
             string v = $"v{c}_{j}";
             if (b.Offset == a.Offset + 16 && sa == sb)
             {
-                w.WriteLine($"Vector256<byte> {v} = {Move("Vector256", $"Vector256.LoadUnsafe(ref blk, {a.Offset})", sa - a.DestShift)};");
+                w.WriteLine($"Vector256<byte> {v} = {Move("Vector256", $"Vector256.LoadUnsafe(ref {blk}, {a.Offset})", sa - a.DestShift)};");
             }
             else
             {
                 string ra = $"r{c}_{j}a";
-                w.WriteLine($"Vector128<byte> {ra} = KernelGenHelpers.Load16(ref blk, {a.Offset});");
+                w.WriteLine($"Vector128<byte> {ra} = KernelGenHelpers.Load16(ref {blk}, {a.Offset});");
                 string rb = ra;
                 if (b.Offset != a.Offset)
                 {
                     rb = $"r{c}_{j}b";
-                    w.WriteLine($"Vector128<byte> {rb} = KernelGenHelpers.Load16(ref blk, {b.Offset});");
+                    w.WriteLine($"Vector128<byte> {rb} = KernelGenHelpers.Load16(ref {blk}, {b.Offset});");
                 }
                 w.WriteLine($"Vector256<byte> {v} = Vector256.Create({Move("Vector128", ra, sa - a.DestShift)}, {Move("Vector128", rb, sb - b.DestShift)});");
             }
             int mask = (((1 << a.Width) - 1) << a.DestShift) & 0xFF;
             parts.Add(a.Width == 8 && a.DestShift == 0 ? v : $"({v} & Vector256.Create((byte)0x{mask:X2}))");
         }
-        w.WriteLine($"Vector256<byte> wq = {string.Join(" | ", parts)};");
+        w.WriteLine($"Vector256<byte> {wq} = {string.Join(" | ", parts)};");
         if (plan.Codebook is { } cb)
         {
             var table = new int[16];
@@ -344,7 +469,7 @@ internal static class IntegerDotEmitter
             {
                 table[i] = (int)(cb.Values[i] & 0xFF);
             }
-            w.WriteLine($"wq = KernelGenHelpers.Lookup32({FormatEmitter.ByteVector(table)}, wq);");
+            w.WriteLine($"{wq} = KernelGenHelpers.Lookup32({FormatEmitter.ByteVector(table)}, {wq});");
         }
         return true;
     }
@@ -358,7 +483,7 @@ internal static class IntegerDotEmitter
     };
 
     /// <summary>Gathers and extracts W for 16 elements; returns the variable holding them as bytes.</summary>
-    private static string EmitHalf(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, FormatEmitter.ChunkPlan chunk, string tag)
+    private static string EmitHalf(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, FormatEmitter.ChunkPlan chunk, string tag, string blk)
     {
         var (array, slots) = chunk.Arrays.Single(a => a.Array.Name == plan.Quant.Name);
         var parts = new List<string>();
@@ -368,8 +493,8 @@ internal static class IntegerDotEmitter
             string g = $"g{tag}{j}";
             string off = slot.Offset.ToString(CultureInfo.InvariantCulture);
             w.WriteLine(slot.Contiguous
-                ? $"Vector128<byte> {g} = KernelGenHelpers.Load16(ref blk, {off});"
-                : $"Vector128<byte> {g} = Vector128.Shuffle(KernelGenHelpers.Load{slot.WindowSize}(ref blk, {off}), {FormatEmitter.ByteVector(slot.Indices)});");
+                ? $"Vector128<byte> {g} = KernelGenHelpers.Load16(ref {blk}, {off});"
+                : $"Vector128<byte> {g} = Vector128.Shuffle(KernelGenHelpers.Load{slot.WindowSize}(ref {blk}, {off}), {FormatEmitter.ByteVector(slot.Indices)});");
             parts.Add(FormatEmitter.EmitExtract(w, slot, g, $"t{tag}{j}", 16));
         }
         string q = $"q{tag}";
