@@ -17,4 +17,13 @@ public static class StepNames
 
     /// <summary>All emitted formats, deduplicated and ordered, plus the registry.</summary>
     public const string Collect = nameof(Collect);
+
+    /// <summary>Every method with a kernel attribute, as an equatable <c>KernelMethodSpec</c>.</summary>
+    public const string ApiMethods = nameof(ApiMethods);
+
+    /// <summary>The project's own formats as the attribute API sees them.</summary>
+    public const string ApiFormats = nameof(ApiFormats);
+
+    /// <summary>Per-method validation and emission of the generated body.</summary>
+    public const string ApiEmit = nameof(ApiEmit);
 }
