@@ -42,6 +42,9 @@ public sealed class KernelGenerator : IIncrementalGenerator
             .Select(static (spec, ct) => SpecParser.Parse(spec.Path, spec.Text, ct))
             .WithTrackingName(StepNames.Parse);
 
+        // The attribute API ([QuantizedMatVec] and friends on partial methods), which also knows the project's own formats.
+        Api.ApiGenerator.Initialize(context, parsed, options);
+
         // Spec mistakes are reported from their own output, independently of emission.
         context.RegisterSourceOutput(parsed.Select(static (r, _) => r.Diagnostics), static (spc, diagnostics) =>
         {

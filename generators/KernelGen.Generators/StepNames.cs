@@ -23,4 +23,12 @@ public static class StepNames
 
     /// <summary>All emitted GPU formats, deduplicated and ordered, plus the GPU registry.</summary>
     public const string GpuCollect = nameof(GpuCollect);
+    /// <summary>Every method with a kernel attribute, as an equatable <c>KernelMethodSpec</c>.</summary>
+    public const string ApiMethods = nameof(ApiMethods);
+
+    /// <summary>The project's own formats as the attribute API sees them.</summary>
+    public const string ApiFormats = nameof(ApiFormats);
+
+    /// <summary>Per-method validation and emission of the generated body.</summary>
+    public const string ApiEmit = nameof(ApiEmit);
 }

@@ -14,8 +14,13 @@ internal static class GeneratorHarness
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
             .Split(Path.PathSeparator)
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            // The runtime library defines the built-in generated types; tests that generate them must not see it twice.
+            .Where(p => !Path.GetFileName(p).Equals("KernelGen.Kernels.dll", StringComparison.OrdinalIgnoreCase))
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToArray());
+
+    /// <summary>The runtime library (attributes, drivers, built-in kernels), for tests of the attribute API.</summary>
+    public static MetadataReference KernelsReference { get; } = MetadataReference.CreateFromFile(typeof(KernelGen.QuantizedMatVecAttribute).Assembly.Location);
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
@@ -38,6 +43,14 @@ internal static class GeneratorHarness
             "KernelGenGeneratorTests",
             sources.Select(s => CSharpSyntaxTree.ParseText(s, ParseOptions)),
             s_references.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
+
+    /// <summary>A user project: <paramref name="source"/> in User.cs, referencing the runtime library (and <paramref name="extra"/>).</summary>
+    public static CSharpCompilation CreateUserCompilation(string source, params MetadataReference[] extra) =>
+        CSharpCompilation.Create(
+            "UserProject",
+            new[] { CSharpSyntaxTree.ParseText(source, ParseOptions, path: "User.cs") },
+            s_references.Value.Append(KernelsReference).Concat(extra),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
 
     public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> specs, IReadOnlyDictionary<string, string>? buildProperties = null) =>

@@ -80,4 +80,60 @@ internal static class DiagnosticDescriptors
     /// <summary>KG1017: a number is out of its allowed range (block sizes, type ids, offsets).</summary>
     public static readonly DiagnosticDescriptor InvalidValue =
         new DiagnosticDescriptor("KG1017", "Invalid value", "Invalid value: {0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    // ---- KG2xxx: the attribute API ([QuantizedMatVec], [QuantizedMatMul], [Dequantize] on partial methods) ----------
+    // Reported at the attribute argument or the declaration part that is wrong; each message says how to fix it.
+
+    /// <summary>KG2001: the format named in the attribute is neither built in nor one of the project's specs. "{1}" suggests close names.</summary>
+    public static readonly DiagnosticDescriptor UnknownFormat =
+        new DiagnosticDescriptor("KG2001", "Unknown kernel format",
+            "Unknown format '{0}'{1}; use a built-in format ({2}) or the name of a format in one of this project's .kgspec AdditionalFiles", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2002: K or N is not positive, or K is not a whole number of blocks (or groups).</summary>
+    public static readonly DiagnosticDescriptor InvalidShape =
+        new DiagnosticDescriptor("KG2002", "Invalid kernel shape", "Invalid shape: {0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2003: Bits, GroupSize or Backend is not valid for the format (a block format takes none; a value outside the spec's set).</summary>
+    public static readonly DiagnosticDescriptor InvalidFormatParameter =
+        new DiagnosticDescriptor("KG2003", "Invalid format parameter", "Invalid {0} for format {1}: {2}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2004: the attributed method is not partial (or already has a body).</summary>
+    public static readonly DiagnosticDescriptor MethodNotPartial =
+        new DiagnosticDescriptor("KG2004", "Kernel method must be partial",
+            "Method '{0}' has [{1}] but {2}; declare it 'static partial' without a body, and KernelGen writes the body", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2005: the attributed method is an instance method.</summary>
+    public static readonly DiagnosticDescriptor MethodNotStatic =
+        new DiagnosticDescriptor("KG2005", "Kernel method must be static",
+            "Method '{0}' has [{1}] but is not static; add the 'static' modifier (a kernel keeps no instance state)", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2006: a type that contains the attributed method is not partial.</summary>
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial =
+        new DiagnosticDescriptor("KG2006", "Kernel method's type must be partial",
+            "Type '{0}' contains the [{1}] method '{2}' but is not partial; add the 'partial' modifier to '{0}' so KernelGen can add the method body", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2007: the method's return type or parameters are not the ones the attribute needs. "{3}" is the expected declaration.</summary>
+    public static readonly DiagnosticDescriptor WrongSignature =
+        new DiagnosticDescriptor("KG2007", "Wrong kernel method signature",
+            "Method '{0}' cannot implement [{1}]: {2}; declare it as '{3}'", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2008: a method carries two kernel attributes.</summary>
+    public static readonly DiagnosticDescriptor DuplicateKernelAttribute =
+        new DiagnosticDescriptor("KG2008", "More than one kernel attribute",
+            "Method '{0}' already has [{1}]; one method implements one kernel, so declare another partial method for [{2}]", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2009: the format is a tensor-level checkpoint format (GPTQ, AWQ, BitNet, I2_S), which attribute kernels do not take yet.</summary>
+    public static readonly DiagnosticDescriptor TensorFormatNotSupported =
+        new DiagnosticDescriptor("KG2009", "Checkpoint format not supported by kernel attributes",
+            "Format '{0}' is a tensor-level checkpoint format, and [{1}] kernels run on block formats in GGUF row layout; convert the layer to a block format first (for example 'kernelgen convert', or Q4_0 for 4-bit symmetric group-32 layers) and name that format", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2010: Backend = KernelBackend.Gpu without a reference to KernelGen.Gpu (or ILGPU).</summary>
+    public static readonly DiagnosticDescriptor GpuPackageMissing =
+        new DiagnosticDescriptor("KG2010", "GPU backend needs the KernelGen.Gpu package",
+            "Backend = KernelBackend.Gpu on '{0}' needs the KernelGen.Gpu package, which this project does not reference; add the KernelGen.Gpu package ('dotnet add package KernelGen.Gpu') or use KernelBackend.Cpu", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+    /// <summary>KG2011 (info): the GPU backend was asked for; attribute kernels are CPU kernels for now (limited generation, as SYSLIB1045).</summary>
+    public static readonly DiagnosticDescriptor GpuKernelFallback =
+        new DiagnosticDescriptor("KG2011", "GPU attribute kernel runs on the CPU",
+            "KernelGen does not generate GPU bodies for attribute kernels yet; '{0}' runs the CPU kernel (call the KernelGen.Gpu API directly to run on the GPU)", Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
 }
