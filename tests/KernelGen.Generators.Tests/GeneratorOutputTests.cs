@@ -35,14 +35,14 @@ public sealed class GeneratorOutputTests
         Assert.Empty(diagnostics);
         Assert.Null(gpu.Results[0].Exception);
         var names = gpu.Results[0].GeneratedSources.Select(s => s.HintName).ToArray();
-        Assert.Equal(19 + 2, names.Length);
+        Assert.Equal(24 + 2, names.Length); // 24 block formats (19 GGUF + 5 repack row formats) + support + registry
         Assert.All(names, n => Assert.Contains("Gpu", n, StringComparison.Ordinal));
         Assert.Contains("TQ1_0Gpu.g.cs", names);
         Assert.Contains("KernelGenGpuRegistry.g.cs", names);
         Assert.DoesNotContain("GPTQGpu.g.cs", names);
 
         var (both, _, _) = GeneratorHarness.Run(GeneratorHarness.BuiltInSpecs(), new Dictionary<string, string> { ["KernelGenBackends"] = "cpu;gpu" });
-        Assert.Equal(19 + 5 + 2 + 19 + 2, both.Results[0].GeneratedSources.Length);
+        Assert.Equal(24 + 5 + 2 + 24 + 2, both.Results[0].GeneratedSources.Length);
     }
 
     [Fact]

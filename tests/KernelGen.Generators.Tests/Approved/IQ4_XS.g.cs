@@ -1100,3 +1100,2724 @@ public struct IQ4_XSBlock
         private byte _element0;
     }
 }
+
+/// <summary>
+/// Fused IQ4_XS matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block
+/// layout, rowBytes bytes per row) and a batch of activation rows.
+/// This format uses the integer kernel: activations quantized to int8 blocks of 32 (binary32 scale, sums per 16).
+/// </summary>
+public static partial class IQ4_XSDot
+{
+    /// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>
+    public const int ActivationKind = 1;
+
+    /// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>
+    /// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>
+    public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            RowsV256(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RowsV128(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+    }
+
+    private const int BlockElementsOf = 256;
+    private const int BlockBytesOf = 136;
+
+    /// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>
+    public static void RowsFloat(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        Span<float> decoded = stackalloc float[256];
+        Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, r * rowBytes), (int)rowBytes);
+            sums.Clear();
+            for (int e0 = 0; e0 < k; e0 += 256)
+            {
+                int count = Math.Min(256, k - e0);
+                IQ4_XSCodec.DecodeRow(row.Slice(e0 / BlockElementsOf * BlockBytesOf, count / BlockElementsOf * BlockBytesOf), decoded);
+                for (int b = 0; b < batch; b++)
+                {
+                    sums[b] += KernelGenHelpers.DotF32(ref MemoryMarshal.GetReference(decoded), ref Unsafe.Add(ref x, (nint)b * k + e0), count);
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                Unsafe.Add(ref y, b * yStride + r) = sums[b];
+            }
+        }
+    }
+
+    /// <summary>The integer kernel with Vector256 code (AVX2 byte multiply-adds).</summary>
+    public static void RowsV256(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc20 = Vector256<float>.Zero;
+        Vector256<float> acc30 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block2 = MemoryMarshal.CreateReadOnlySpan(ref blk2, BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block3 = MemoryMarshal.CreateReadOnlySpan(ref blk3, BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r0_2_0a = KernelGenHelpers.Load16(ref blk2, 8);
+                Vector256<byte> v0_2_0 = Vector256.Create(r0_2_0a, Vector128.ShiftRightLogical(r0_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_0_r2 = KernelGenHelpers.ReadBits(block2, 32, 4) | KernelGenHelpers.ReadBits(block2, 16, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_0_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r0_3_0a = KernelGenHelpers.Load16(ref blk3, 8);
+                Vector256<byte> v0_3_0 = Vector256.Create(r0_3_0a, Vector128.ShiftRightLogical(r0_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_0_r3 = KernelGenHelpers.ReadBits(block3, 32, 4) | KernelGenHelpers.ReadBits(block3, 16, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_0_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector128<byte> r1_0_0a = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector256<byte> v1_0_0 = Vector256.Create(r1_0_0a, Vector128.ShiftRightLogical(r1_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r1_1_0a = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector256<byte> v1_1_0 = Vector256.Create(r1_1_0a, Vector128.ShiftRightLogical(r1_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r1_2_0a = KernelGenHelpers.Load16(ref blk2, 24);
+                Vector256<byte> v1_2_0 = Vector256.Create(r1_2_0a, Vector128.ShiftRightLogical(r1_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v1_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_1_r2 = KernelGenHelpers.ReadBits(block2, 36, 4) | KernelGenHelpers.ReadBits(block2, 18, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_1_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r1_3_0a = KernelGenHelpers.Load16(ref blk3, 24);
+                Vector256<byte> v1_3_0 = Vector256.Create(r1_3_0a, Vector128.ShiftRightLogical(r1_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v1_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_1_r3 = KernelGenHelpers.ReadBits(block3, 36, 4) | KernelGenHelpers.ReadBits(block3, 18, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_1_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector128<byte> r2_0_0a = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector256<byte> v2_0_0 = Vector256.Create(r2_0_0a, Vector128.ShiftRightLogical(r2_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r2_1_0a = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector256<byte> v2_1_0 = Vector256.Create(r2_1_0a, Vector128.ShiftRightLogical(r2_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r2_2_0a = KernelGenHelpers.Load16(ref blk2, 40);
+                Vector256<byte> v2_2_0 = Vector256.Create(r2_2_0a, Vector128.ShiftRightLogical(r2_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v2_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_2_r2 = KernelGenHelpers.ReadBits(block2, 40, 4) | KernelGenHelpers.ReadBits(block2, 20, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_2_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r2_3_0a = KernelGenHelpers.Load16(ref blk3, 40);
+                Vector256<byte> v2_3_0 = Vector256.Create(r2_3_0a, Vector128.ShiftRightLogical(r2_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v2_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_2_r3 = KernelGenHelpers.ReadBits(block3, 40, 4) | KernelGenHelpers.ReadBits(block3, 20, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_2_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector128<byte> r3_0_0a = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector256<byte> v3_0_0 = Vector256.Create(r3_0_0a, Vector128.ShiftRightLogical(r3_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r3_1_0a = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector256<byte> v3_1_0 = Vector256.Create(r3_1_0a, Vector128.ShiftRightLogical(r3_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r3_2_0a = KernelGenHelpers.Load16(ref blk2, 56);
+                Vector256<byte> v3_2_0 = Vector256.Create(r3_2_0a, Vector128.ShiftRightLogical(r3_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v3_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_3_r2 = KernelGenHelpers.ReadBits(block2, 44, 4) | KernelGenHelpers.ReadBits(block2, 22, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_3_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r3_3_0a = KernelGenHelpers.Load16(ref blk3, 56);
+                Vector256<byte> v3_3_0 = Vector256.Create(r3_3_0a, Vector128.ShiftRightLogical(r3_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v3_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_3_r3 = KernelGenHelpers.ReadBits(block3, 44, 4) | KernelGenHelpers.ReadBits(block3, 22, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_3_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector128<byte> r4_0_0a = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector256<byte> v4_0_0 = Vector256.Create(r4_0_0a, Vector128.ShiftRightLogical(r4_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r4_1_0a = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector256<byte> v4_1_0 = Vector256.Create(r4_1_0a, Vector128.ShiftRightLogical(r4_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r4_2_0a = KernelGenHelpers.Load16(ref blk2, 72);
+                Vector256<byte> v4_2_0 = Vector256.Create(r4_2_0a, Vector128.ShiftRightLogical(r4_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v4_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_4_r2 = KernelGenHelpers.ReadBits(block2, 48, 4) | KernelGenHelpers.ReadBits(block2, 24, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_4_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r4_3_0a = KernelGenHelpers.Load16(ref blk3, 72);
+                Vector256<byte> v4_3_0 = Vector256.Create(r4_3_0a, Vector128.ShiftRightLogical(r4_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v4_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_4_r3 = KernelGenHelpers.ReadBits(block3, 48, 4) | KernelGenHelpers.ReadBits(block3, 24, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_4_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector128<byte> r5_0_0a = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector256<byte> v5_0_0 = Vector256.Create(r5_0_0a, Vector128.ShiftRightLogical(r5_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r5_1_0a = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector256<byte> v5_1_0 = Vector256.Create(r5_1_0a, Vector128.ShiftRightLogical(r5_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r5_2_0a = KernelGenHelpers.Load16(ref blk2, 88);
+                Vector256<byte> v5_2_0 = Vector256.Create(r5_2_0a, Vector128.ShiftRightLogical(r5_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v5_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_5_r2 = KernelGenHelpers.ReadBits(block2, 52, 4) | KernelGenHelpers.ReadBits(block2, 26, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_5_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r5_3_0a = KernelGenHelpers.Load16(ref blk3, 88);
+                Vector256<byte> v5_3_0 = Vector256.Create(r5_3_0a, Vector128.ShiftRightLogical(r5_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v5_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_5_r3 = KernelGenHelpers.ReadBits(block3, 52, 4) | KernelGenHelpers.ReadBits(block3, 26, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_5_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector128<byte> r6_0_0a = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector256<byte> v6_0_0 = Vector256.Create(r6_0_0a, Vector128.ShiftRightLogical(r6_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r6_1_0a = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector256<byte> v6_1_0 = Vector256.Create(r6_1_0a, Vector128.ShiftRightLogical(r6_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r6_2_0a = KernelGenHelpers.Load16(ref blk2, 104);
+                Vector256<byte> v6_2_0 = Vector256.Create(r6_2_0a, Vector128.ShiftRightLogical(r6_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v6_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_6_r2 = KernelGenHelpers.ReadBits(block2, 56, 4) | KernelGenHelpers.ReadBits(block2, 28, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_6_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r6_3_0a = KernelGenHelpers.Load16(ref blk3, 104);
+                Vector256<byte> v6_3_0 = Vector256.Create(r6_3_0a, Vector128.ShiftRightLogical(r6_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v6_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_6_r3 = KernelGenHelpers.ReadBits(block3, 56, 4) | KernelGenHelpers.ReadBits(block3, 28, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_6_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector128<byte> r7_0_0a = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector256<byte> v7_0_0 = Vector256.Create(r7_0_0a, Vector128.ShiftRightLogical(r7_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r7_1_0a = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector256<byte> v7_1_0 = Vector256.Create(r7_1_0a, Vector128.ShiftRightLogical(r7_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r7_2_0a = KernelGenHelpers.Load16(ref blk2, 120);
+                Vector256<byte> v7_2_0 = Vector256.Create(r7_2_0a, Vector128.ShiftRightLogical(r7_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v7_2_0 & Vector256.Create((byte)0x0F));
+                wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                int a_ls_7_r2 = KernelGenHelpers.ReadBits(block2, 60, 4) | KernelGenHelpers.ReadBits(block2, 30, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_7_r2 - 32)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r7_3_0a = KernelGenHelpers.Load16(ref blk3, 120);
+                Vector256<byte> v7_3_0 = Vector256.Create(r7_3_0a, Vector128.ShiftRightLogical(r7_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v7_3_0 & Vector256.Create((byte)0x0F));
+                wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                int a_ls_7_r3 = KernelGenHelpers.ReadBits(block3, 60, 4) | KernelGenHelpers.ReadBits(block3, 30, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_7_r3 - 32)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+        y20 = Vector256.Sum(acc20);
+        y30 = Vector256.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc01 = Vector256<float>.Zero;
+        Vector256<float> acc02 = Vector256<float>.Zero;
+        Vector256<float> acc03 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc11 = Vector256<float>.Zero;
+        Vector256<float> acc12 = Vector256<float>.Zero;
+        Vector256<float> acc13 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 32);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 32);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 32);
+                Vector128<byte> r1_0_0a = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector256<byte> v1_0_0 = Vector256.Create(r1_0_0a, Vector128.ShiftRightLogical(r1_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r1_1_0a = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector256<byte> v1_1_0 = Vector256.Create(r1_1_0a, Vector128.ShiftRightLogical(r1_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 64);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 64);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 64);
+                Vector128<byte> r2_0_0a = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector256<byte> v2_0_0 = Vector256.Create(r2_0_0a, Vector128.ShiftRightLogical(r2_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r2_1_0a = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector256<byte> v2_1_0 = Vector256.Create(r2_1_0a, Vector128.ShiftRightLogical(r2_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 96);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 96);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 96);
+                Vector128<byte> r3_0_0a = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector256<byte> v3_0_0 = Vector256.Create(r3_0_0a, Vector128.ShiftRightLogical(r3_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r3_1_0a = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector256<byte> v3_1_0 = Vector256.Create(r3_1_0a, Vector128.ShiftRightLogical(r3_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 128);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 128);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 128);
+                Vector128<byte> r4_0_0a = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector256<byte> v4_0_0 = Vector256.Create(r4_0_0a, Vector128.ShiftRightLogical(r4_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r4_1_0a = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector256<byte> v4_1_0 = Vector256.Create(r4_1_0a, Vector128.ShiftRightLogical(r4_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 160);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 160);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 160);
+                Vector128<byte> r5_0_0a = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector256<byte> v5_0_0 = Vector256.Create(r5_0_0a, Vector128.ShiftRightLogical(r5_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r5_1_0a = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector256<byte> v5_1_0 = Vector256.Create(r5_1_0a, Vector128.ShiftRightLogical(r5_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 192);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 192);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 192);
+                Vector128<byte> r6_0_0a = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector256<byte> v6_0_0 = Vector256.Create(r6_0_0a, Vector128.ShiftRightLogical(r6_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r6_1_0a = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector256<byte> v6_1_0 = Vector256.Create(r6_1_0a, Vector128.ShiftRightLogical(r6_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 224);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 224);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 224);
+                Vector128<byte> r7_0_0a = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector256<byte> v7_0_0 = Vector256.Create(r7_0_0a, Vector128.ShiftRightLogical(r7_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r7_1_0a = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector256<byte> v7_1_0 = Vector256.Create(r7_1_0a, Vector128.ShiftRightLogical(r7_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y01 = Vector256.Sum(acc01);
+        y02 = Vector256.Sum(acc02);
+        y03 = Vector256.Sum(acc03);
+        y10 = Vector256.Sum(acc10);
+        y11 = Vector256.Sum(acc11);
+        y12 = Vector256.Sum(acc12);
+        y13 = Vector256.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector128<byte> r1_0_0a = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector256<byte> v1_0_0 = Vector256.Create(r1_0_0a, Vector128.ShiftRightLogical(r1_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r1_1_0a = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector256<byte> v1_1_0 = Vector256.Create(r1_1_0a, Vector128.ShiftRightLogical(r1_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector128<byte> r2_0_0a = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector256<byte> v2_0_0 = Vector256.Create(r2_0_0a, Vector128.ShiftRightLogical(r2_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r2_1_0a = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector256<byte> v2_1_0 = Vector256.Create(r2_1_0a, Vector128.ShiftRightLogical(r2_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector128<byte> r3_0_0a = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector256<byte> v3_0_0 = Vector256.Create(r3_0_0a, Vector128.ShiftRightLogical(r3_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r3_1_0a = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector256<byte> v3_1_0 = Vector256.Create(r3_1_0a, Vector128.ShiftRightLogical(r3_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector128<byte> r4_0_0a = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector256<byte> v4_0_0 = Vector256.Create(r4_0_0a, Vector128.ShiftRightLogical(r4_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r4_1_0a = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector256<byte> v4_1_0 = Vector256.Create(r4_1_0a, Vector128.ShiftRightLogical(r4_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector128<byte> r5_0_0a = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector256<byte> v5_0_0 = Vector256.Create(r5_0_0a, Vector128.ShiftRightLogical(r5_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r5_1_0a = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector256<byte> v5_1_0 = Vector256.Create(r5_1_0a, Vector128.ShiftRightLogical(r5_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector128<byte> r6_0_0a = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector256<byte> v6_0_0 = Vector256.Create(r6_0_0a, Vector128.ShiftRightLogical(r6_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r6_1_0a = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector256<byte> v6_1_0 = Vector256.Create(r6_1_0a, Vector128.ShiftRightLogical(r6_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector128<byte> r7_0_0a = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector256<byte> v7_0_0 = Vector256.Create(r7_0_0a, Vector128.ShiftRightLogical(r7_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r7_1_0a = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector256<byte> v7_1_0 = Vector256.Create(r7_1_0a, Vector128.ShiftRightLogical(r7_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector128<byte> r1_0_0a = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector256<byte> v1_0_0 = Vector256.Create(r1_0_0a, Vector128.ShiftRightLogical(r1_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector128<byte> r2_0_0a = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector256<byte> v2_0_0 = Vector256.Create(r2_0_0a, Vector128.ShiftRightLogical(r2_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector128<byte> r3_0_0a = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector256<byte> v3_0_0 = Vector256.Create(r3_0_0a, Vector128.ShiftRightLogical(r3_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector128<byte> r4_0_0a = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector256<byte> v4_0_0 = Vector256.Create(r4_0_0a, Vector128.ShiftRightLogical(r4_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector128<byte> r5_0_0a = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector256<byte> v5_0_0 = Vector256.Create(r5_0_0a, Vector128.ShiftRightLogical(r5_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector128<byte> r6_0_0a = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector256<byte> v6_0_0 = Vector256.Create(r6_0_0a, Vector128.ShiftRightLogical(r6_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector128<byte> r7_0_0a = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector256<byte> v7_0_0 = Vector256.Create(r7_0_0a, Vector128.ShiftRightLogical(r7_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+    }
+
+    /// <summary>The integer kernel with Vector128 code (portable: SSE, ARM).</summary>
+    public static void RowsV128(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block2 = MemoryMarshal.CreateReadOnlySpan(ref blk2, BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block3 = MemoryMarshal.CreateReadOnlySpan(ref blk3, BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 8);
+                Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l2 = t0l20;
+                q0l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l2);
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 8);
+                Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h2 = t0h20;
+                q0h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h2);
+                int a_ls_0_r2 = KernelGenHelpers.ReadBits(block2, 32, 4) | KernelGenHelpers.ReadBits(block2, 16, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_0_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q0h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 8);
+                Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l3 = t0l30;
+                q0l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l3);
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 8);
+                Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h3 = t0h30;
+                q0h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h3);
+                int a_ls_0_r3 = KernelGenHelpers.ReadBits(block3, 32, 4) | KernelGenHelpers.ReadBits(block3, 16, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_0_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q0h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l0 = t1l00;
+                q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l1 = t1l10;
+                q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 24);
+                Vector128<byte> t1l20 = (g1l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l2 = t1l20;
+                q1l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l2);
+                Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 24);
+                Vector128<byte> t1h20 = Vector128.ShiftRightLogical((g1h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h2 = t1h20;
+                q1h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h2);
+                int a_ls_1_r2 = KernelGenHelpers.ReadBits(block2, 36, 4) | KernelGenHelpers.ReadBits(block2, 18, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_1_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q1h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 24);
+                Vector128<byte> t1l30 = (g1l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l3 = t1l30;
+                q1l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l3);
+                Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 24);
+                Vector128<byte> t1h30 = Vector128.ShiftRightLogical((g1h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h3 = t1h30;
+                q1h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h3);
+                int a_ls_1_r3 = KernelGenHelpers.ReadBits(block3, 36, 4) | KernelGenHelpers.ReadBits(block3, 18, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_1_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q1h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h0 = t2h00;
+                q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h1 = t2h10;
+                q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 40);
+                Vector128<byte> t2l20 = (g2l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l2 = t2l20;
+                q2l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l2);
+                Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 40);
+                Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h2 = t2h20;
+                q2h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h2);
+                int a_ls_2_r2 = KernelGenHelpers.ReadBits(block2, 40, 4) | KernelGenHelpers.ReadBits(block2, 20, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_2_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q2h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 40);
+                Vector128<byte> t2l30 = (g2l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l3 = t2l30;
+                q2l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l3);
+                Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 40);
+                Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h3 = t2h30;
+                q2h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h3);
+                int a_ls_2_r3 = KernelGenHelpers.ReadBits(block3, 40, 4) | KernelGenHelpers.ReadBits(block3, 20, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_2_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q2h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l0 = t3l00;
+                q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3l10 = (g3l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l1 = t3l10;
+                q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 56);
+                Vector128<byte> t3l20 = (g3l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l2 = t3l20;
+                q3l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l2);
+                Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 56);
+                Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h2 = t3h20;
+                q3h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h2);
+                int a_ls_3_r2 = KernelGenHelpers.ReadBits(block2, 44, 4) | KernelGenHelpers.ReadBits(block2, 22, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_3_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q3h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 56);
+                Vector128<byte> t3l30 = (g3l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l3 = t3l30;
+                q3l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l3);
+                Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 56);
+                Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h3 = t3h30;
+                q3h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h3);
+                int a_ls_3_r3 = KernelGenHelpers.ReadBits(block3, 44, 4) | KernelGenHelpers.ReadBits(block3, 22, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_3_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q3h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h0 = t4h00;
+                q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h1 = t4h10;
+                q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 72);
+                Vector128<byte> t4l20 = (g4l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l2 = t4l20;
+                q4l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l2);
+                Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 72);
+                Vector128<byte> t4h20 = Vector128.ShiftRightLogical((g4h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h2 = t4h20;
+                q4h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h2);
+                int a_ls_4_r2 = KernelGenHelpers.ReadBits(block2, 48, 4) | KernelGenHelpers.ReadBits(block2, 24, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_4_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q4h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 72);
+                Vector128<byte> t4l30 = (g4l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l3 = t4l30;
+                q4l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l3);
+                Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 72);
+                Vector128<byte> t4h30 = Vector128.ShiftRightLogical((g4h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h3 = t4h30;
+                q4h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h3);
+                int a_ls_4_r3 = KernelGenHelpers.ReadBits(block3, 48, 4) | KernelGenHelpers.ReadBits(block3, 24, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_4_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q4h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l0 = t5l00;
+                q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l1 = t5l10;
+                q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 88);
+                Vector128<byte> t5l20 = (g5l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l2 = t5l20;
+                q5l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l2);
+                Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 88);
+                Vector128<byte> t5h20 = Vector128.ShiftRightLogical((g5h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h2 = t5h20;
+                q5h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h2);
+                int a_ls_5_r2 = KernelGenHelpers.ReadBits(block2, 52, 4) | KernelGenHelpers.ReadBits(block2, 26, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_5_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q5h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 88);
+                Vector128<byte> t5l30 = (g5l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l3 = t5l30;
+                q5l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l3);
+                Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 88);
+                Vector128<byte> t5h30 = Vector128.ShiftRightLogical((g5h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h3 = t5h30;
+                q5h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h3);
+                int a_ls_5_r3 = KernelGenHelpers.ReadBits(block3, 52, 4) | KernelGenHelpers.ReadBits(block3, 26, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_5_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q5h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h0 = t6h00;
+                q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h1 = t6h10;
+                q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 104);
+                Vector128<byte> t6l20 = (g6l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l2 = t6l20;
+                q6l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l2);
+                Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 104);
+                Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h2 = t6h20;
+                q6h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h2);
+                int a_ls_6_r2 = KernelGenHelpers.ReadBits(block2, 56, 4) | KernelGenHelpers.ReadBits(block2, 28, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_6_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q6h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 104);
+                Vector128<byte> t6l30 = (g6l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l3 = t6l30;
+                q6l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l3);
+                Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 104);
+                Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h3 = t6h30;
+                q6h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h3);
+                int a_ls_6_r3 = KernelGenHelpers.ReadBits(block3, 56, 4) | KernelGenHelpers.ReadBits(block3, 28, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_6_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q6h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l0 = t7l00;
+                q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7l10 = (g7l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l1 = t7l10;
+                q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 120);
+                Vector128<byte> t7l20 = (g7l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l2 = t7l20;
+                q7l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l2);
+                Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 120);
+                Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h2 = t7h20;
+                q7h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h2);
+                int a_ls_7_r2 = KernelGenHelpers.ReadBits(block2, 60, 4) | KernelGenHelpers.ReadBits(block2, 30, 2) << 4;
+                float s2 = ((f_d_2 * (float)(a_ls_7_r2 - 32)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q7h2.AsSByte(), ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 120);
+                Vector128<byte> t7l30 = (g7l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l3 = t7l30;
+                q7l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l3);
+                Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 120);
+                Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h3 = t7h30;
+                q7h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h3);
+                int a_ls_7_r3 = KernelGenHelpers.ReadBits(block3, 60, 4) | KernelGenHelpers.ReadBits(block3, 30, 2) << 4;
+                float s3 = ((f_d_3 * (float)(a_ls_7_r3 - 32)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q7h3.AsSByte(), ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+        y20 = Vector128.Sum(acc20);
+        y30 = Vector128.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc01 = Vector128<float>.Zero;
+        Vector128<float> acc02 = Vector128<float>.Zero;
+        Vector128<float> acc03 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc11 = Vector128<float>.Zero;
+        Vector128<float> acc12 = Vector128<float>.Zero;
+        Vector128<float> acc13 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 32);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 48);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 32);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 48);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 32);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 48);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l0 = t1l00;
+                q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l1 = t1l10;
+                q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 64);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 80);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 64);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 80);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 64);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 80);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h0 = t2h00;
+                q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h1 = t2h10;
+                q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 96);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 112);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 96);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 112);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 96);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 112);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l0 = t3l00;
+                q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3l10 = (g3l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l1 = t3l10;
+                q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 128);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 144);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 128);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 144);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 128);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 144);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h0 = t4h00;
+                q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h1 = t4h10;
+                q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 160);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 176);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 160);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 176);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 160);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 176);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l0 = t5l00;
+                q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l1 = t5l10;
+                q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 192);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 208);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 192);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 208);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 192);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 208);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h0 = t6h00;
+                q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h1 = t6h10;
+                q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 224);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 240);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 224);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 240);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 224);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 240);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l0 = t7l00;
+                q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7l10 = (g7l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l1 = t7l10;
+                q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y01 = Vector128.Sum(acc01);
+        y02 = Vector128.Sum(acc02);
+        y03 = Vector128.Sum(acc03);
+        y10 = Vector128.Sum(acc10);
+        y11 = Vector128.Sum(acc11);
+        y12 = Vector128.Sum(acc12);
+        y13 = Vector128.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
+                int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_0_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l0 = t1l00;
+                q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l1 = t1l10;
+                q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
+                int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_1_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h0 = t2h00;
+                q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h1 = t2h10;
+                q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
+                int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_2_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l0 = t3l00;
+                q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3l10 = (g3l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l1 = t3l10;
+                q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
+                int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_3_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h0 = t4h00;
+                q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
+                Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h1 = t4h10;
+                q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
+                int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_4_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l0 = t5l00;
+                q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l1 = t5l10;
+                q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
+                int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_5_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h0 = t6h00;
+                q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h1 = t6h10;
+                q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
+                int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_6_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l0 = t7l00;
+                q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7l10 = (g7l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l1 = t7l10;
+                q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
+                int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
+                float s1 = ((f_d_1 * (float)(a_ls_7_r1 - 32)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
+                int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_0_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q1l0 = t1l00;
+                q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
+                int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_1_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q2h0 = t2h00;
+                q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
+                int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_2_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q3l0 = t3l00;
+                q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
+                int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_3_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
+                Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q4h0 = t4h00;
+                q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
+                int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_4_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q5l0 = t5l00;
+                q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
+                int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_5_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q6h0 = t6h00;
+                q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
+                int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_6_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q7l0 = t7l00;
+                q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
+                int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
+                float s0 = ((f_d_0 * (float)(a_ls_7_r0 - 32)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+    }
+}

@@ -10,10 +10,13 @@ namespace KernelGen.Kernels.Generated;
 /// <summary>Decodes whole blocks of <paramref name="src"/> into floats in <paramref name="dst"/>.</summary>
 public delegate void KernelGenDecodeRow(ReadOnlySpan<byte> src, Span<float> dst);
 
+/// <summary>A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c>): rows rowStart..rowEnd-1 of W times a batch of activation rows.</summary>
+public delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride);
+
 /// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>
 public sealed class KernelGenFormatInfo
 {
-    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512)
+    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind)
     {
         Name = name;
         GgmlTypeId = ggmlTypeId;
@@ -25,6 +28,8 @@ public sealed class KernelGenFormatInfo
         DecodeRowV128 = decodeRowV128;
         DecodeRowV256 = decodeRowV256;
         DecodeRowV512 = decodeRowV512;
+        DotRows = dotRows;
+        DotActivationKind = dotActivationKind;
     }
 
     /// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>
@@ -47,6 +52,10 @@ public sealed class KernelGenFormatInfo
     public KernelGenDecodeRow DecodeRowV256 { get; }
     /// <summary>Vector512 decoder.</summary>
     public KernelGenDecodeRow DecodeRowV512 { get; }
+    /// <summary>The fused matrix kernel.</summary>
+    public KernelGenDotRows DotRows { get; }
+    /// <summary>What <see cref="DotRows"/> reads: 0 = f32 activations, 1 = int8 activation blocks.</summary>
+    public int DotActivationKind { get; }
 
     /// <inheritdoc/>
     public override string ToString() => Name;
@@ -57,8 +66,8 @@ public static class KernelGenFormatRegistry
 {
     private static readonly KernelGenFormatInfo[] s_formats =
     {
-        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512),
-        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512),
+        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind),
+        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind),
     };
 
     /// <summary>Every generated format.</summary>

@@ -330,3 +330,690 @@ public struct Q4_0Block
         private byte _element0;
     }
 }
+
+/// <summary>
+/// Fused Q4_0 matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block
+/// layout, rowBytes bytes per row) and a batch of activation rows.
+/// This format uses the integer kernel: activations quantized to int8 blocks of 32 (binary32 scale, sums per 16).
+/// </summary>
+public static partial class Q4_0Dot
+{
+    /// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>
+    public const int ActivationKind = 1;
+
+    /// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>
+    /// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>
+    public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            RowsV256(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RowsV128(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+    }
+
+    private const int BlockElementsOf = 32;
+    private const int BlockBytesOf = 18;
+
+    /// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>
+    public static void RowsFloat(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        Span<float> decoded = stackalloc float[256];
+        Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, r * rowBytes), (int)rowBytes);
+            sums.Clear();
+            for (int e0 = 0; e0 < k; e0 += 256)
+            {
+                int count = Math.Min(256, k - e0);
+                Q4_0Codec.DecodeRow(row.Slice(e0 / BlockElementsOf * BlockBytesOf, count / BlockElementsOf * BlockBytesOf), decoded);
+                for (int b = 0; b < batch; b++)
+                {
+                    sums[b] += KernelGenHelpers.DotF32(ref MemoryMarshal.GetReference(decoded), ref Unsafe.Add(ref x, (nint)b * k + e0), count);
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                Unsafe.Add(ref y, b * yStride + r) = sums[b];
+            }
+        }
+    }
+
+    /// <summary>The integer kernel with Vector256 code (AVX2 byte multiply-adds).</summary>
+    public static void RowsV256(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc20 = Vector256<float>.Zero;
+        Vector256<float> acc30 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> r0_2_0a = KernelGenHelpers.Load16(ref blk2, 2);
+                Vector256<byte> v0_2_0 = Vector256.Create(r0_2_0a, Vector128.ShiftRightLogical(r0_2_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F));
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> r0_3_0a = KernelGenHelpers.Load16(ref blk3, 2);
+                Vector256<byte> v0_3_0 = Vector256.Create(r0_3_0a, Vector128.ShiftRightLogical(r0_3_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F));
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+        y20 = Vector256.Sum(acc20);
+        y30 = Vector256.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc01 = Vector256<float>.Zero;
+        Vector256<float> acc02 = Vector256<float>.Zero;
+        Vector256<float> acc03 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc11 = Vector256<float>.Zero;
+        Vector256<float> acc12 = Vector256<float>.Zero;
+        Vector256<float> acc13 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 0), 3);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 0), 3);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 0), 3);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y01 = Vector256.Sum(acc01);
+        y02 = Vector256.Sum(acc02);
+        y03 = Vector256.Sum(acc03);
+        y10 = Vector256.Sum(acc10);
+        y11 = Vector256.Sum(acc11);
+        y12 = Vector256.Sum(acc12);
+        y13 = Vector256.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> r0_1_0a = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector256<byte> v0_1_0 = Vector256.Create(r0_1_0a, Vector128.ShiftRightLogical(r0_1_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<byte> r0_0_0a = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector256<byte> v0_0_0 = Vector256.Create(r0_0_0a, Vector128.ShiftRightLogical(r0_0_0a.AsUInt16(), 4).AsByte());
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+    }
+
+    /// <summary>The integer kernel with Vector128 code (portable: SSE, ARM).</summary>
+    public static void RowsV128(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 2);
+                Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l2 = t0l20;
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 2);
+                Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h2 = t0h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 2);
+                Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l3 = t0l30;
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 2);
+                Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h3 = t0h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+        y20 = Vector128.Sum(acc20);
+        y30 = Vector128.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc01 = Vector128<float>.Zero;
+        Vector128<float> acc02 = Vector128<float>.Zero;
+        Vector128<float> acc03 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc11 = Vector128<float>.Zero;
+        Vector128<float> acc12 = Vector128<float>.Zero;
+        Vector128<float> acc13 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 0), 3);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 4), 3);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 0), 3);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 4), 3);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 0), 3);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 4), 3);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q0l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q0h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q0l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q0h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q0l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q0h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q0l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q0h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q0l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q0h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q0l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q0h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y01 = Vector128.Sum(acc01);
+        y02 = Vector128.Sum(acc02);
+        y03 = Vector128.Sum(acc03);
+        y10 = Vector128.Sum(acc10);
+        y11 = Vector128.Sum(acc11);
+        y12 = Vector128.Sum(acc12);
+        y13 = Vector128.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
+                Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
+                Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+    }
+}

@@ -838,3 +838,2976 @@ public struct Q4_KBlock
         private byte _element0;
     }
 }
+
+/// <summary>
+/// Fused Q4_K matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block
+/// layout, rowBytes bytes per row) and a batch of activation rows.
+/// This format uses the integer kernel: activations quantized to int8 blocks of 32 (binary32 scale, sums per 16).
+/// </summary>
+public static partial class Q4_KDot
+{
+    /// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>
+    public const int ActivationKind = 1;
+
+    /// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>
+    /// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>
+    public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            RowsV256(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RowsV128(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+    }
+
+    private const int BlockElementsOf = 256;
+    private const int BlockBytesOf = 144;
+
+    /// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>
+    public static void RowsFloat(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        Span<float> decoded = stackalloc float[256];
+        Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, r * rowBytes), (int)rowBytes);
+            sums.Clear();
+            for (int e0 = 0; e0 < k; e0 += 256)
+            {
+                int count = Math.Min(256, k - e0);
+                Q4_KCodec.DecodeRow(row.Slice(e0 / BlockElementsOf * BlockBytesOf, count / BlockElementsOf * BlockBytesOf), decoded);
+                for (int b = 0; b < batch; b++)
+                {
+                    sums[b] += KernelGenHelpers.DotF32(ref MemoryMarshal.GetReference(decoded), ref Unsafe.Add(ref x, (nint)b * k + e0), count);
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                Unsafe.Add(ref y, b * yStride + r) = sums[b];
+            }
+        }
+    }
+
+    /// <summary>The integer kernel with Vector256 code (AVX2 byte multiply-adds).</summary>
+    public static void RowsV256(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        float m00 = 0f;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        float m10 = 0f;
+        Vector256<float> acc20 = Vector256<float>.Zero;
+        float m20 = 0f;
+        Vector256<float> acc30 = Vector256<float>.Zero;
+        float m30 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            float f_dmin_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 2)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            float f_dmin_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 16);
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 16);
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+                Vector256<byte> v0_2_0 = Vector256.LoadUnsafe(ref blk2, 16);
+                Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r2 = (Unsafe.Add(ref blk2, 4) & 0x3F);
+                int a_m_0_r2 = (Unsafe.Add(ref blk2, 8) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_0_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_0_r2))) * xc0;
+                Vector256<byte> v0_3_0 = Vector256.LoadUnsafe(ref blk3, 16);
+                Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r3 = (Unsafe.Add(ref blk3, 4) & 0x3F);
+                int a_m_0_r3 = (Unsafe.Add(ref blk3, 8) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_0_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_0_r3))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector256<byte> v1_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector256<byte> v1_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+                Vector256<byte> v1_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v1_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r2 = (Unsafe.Add(ref blk2, 5) & 0x3F);
+                int a_m_1_r2 = (Unsafe.Add(ref blk2, 9) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_1_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_1_r2))) * xc0;
+                Vector256<byte> v1_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v1_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r3 = (Unsafe.Add(ref blk3, 5) & 0x3F);
+                int a_m_1_r3 = (Unsafe.Add(ref blk3, 9) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_1_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_1_r3))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector256<byte> v2_0_0 = Vector256.LoadUnsafe(ref blk0, 48);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector256<byte> v2_1_0 = Vector256.LoadUnsafe(ref blk1, 48);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+                Vector256<byte> v2_2_0 = Vector256.LoadUnsafe(ref blk2, 48);
+                Vector256<byte> wq2 = (v2_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r2 = (Unsafe.Add(ref blk2, 6) & 0x3F);
+                int a_m_2_r2 = (Unsafe.Add(ref blk2, 10) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_2_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_2_r2))) * xc0;
+                Vector256<byte> v2_3_0 = Vector256.LoadUnsafe(ref blk3, 48);
+                Vector256<byte> wq3 = (v2_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r3 = (Unsafe.Add(ref blk3, 6) & 0x3F);
+                int a_m_2_r3 = (Unsafe.Add(ref blk3, 10) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_2_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_2_r3))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+                Vector256<byte> v3_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v3_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r2 = (Unsafe.Add(ref blk2, 7) & 0x3F);
+                int a_m_3_r2 = (Unsafe.Add(ref blk2, 11) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_3_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_3_r2))) * xc0;
+                Vector256<byte> v3_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v3_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r3 = (Unsafe.Add(ref blk3, 7) & 0x3F);
+                int a_m_3_r3 = (Unsafe.Add(ref blk3, 11) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_3_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_3_r3))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 80);
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 80);
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+                Vector256<byte> v4_2_0 = Vector256.LoadUnsafe(ref blk2, 80);
+                Vector256<byte> wq2 = (v4_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r2 = (Unsafe.Add(ref blk2, 12) & 0xF) | (((Unsafe.Add(ref blk2, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r2 = ((Unsafe.Add(ref blk2, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 8) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_4_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_4_r2))) * xc0;
+                Vector256<byte> v4_3_0 = Vector256.LoadUnsafe(ref blk3, 80);
+                Vector256<byte> wq3 = (v4_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r3 = (Unsafe.Add(ref blk3, 12) & 0xF) | (((Unsafe.Add(ref blk3, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r3 = ((Unsafe.Add(ref blk3, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 8) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_4_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_4_r3))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector256<byte> v5_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector256<byte> v5_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+                Vector256<byte> v5_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v5_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r2 = (Unsafe.Add(ref blk2, 13) & 0xF) | (((Unsafe.Add(ref blk2, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r2 = ((Unsafe.Add(ref blk2, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 9) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_5_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_5_r2))) * xc0;
+                Vector256<byte> v5_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v5_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r3 = (Unsafe.Add(ref blk3, 13) & 0xF) | (((Unsafe.Add(ref blk3, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r3 = ((Unsafe.Add(ref blk3, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 9) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_5_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_5_r3))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector256<byte> v6_0_0 = Vector256.LoadUnsafe(ref blk0, 112);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector256<byte> v6_1_0 = Vector256.LoadUnsafe(ref blk1, 112);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+                Vector256<byte> v6_2_0 = Vector256.LoadUnsafe(ref blk2, 112);
+                Vector256<byte> wq2 = (v6_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r2 = (Unsafe.Add(ref blk2, 14) & 0xF) | (((Unsafe.Add(ref blk2, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r2 = ((Unsafe.Add(ref blk2, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 10) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_6_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_6_r2))) * xc0;
+                Vector256<byte> v6_3_0 = Vector256.LoadUnsafe(ref blk3, 112);
+                Vector256<byte> wq3 = (v6_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r3 = (Unsafe.Add(ref blk3, 14) & 0xF) | (((Unsafe.Add(ref blk3, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r3 = ((Unsafe.Add(ref blk3, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 10) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_6_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_6_r3))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+                Vector256<byte> v7_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v7_2_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r2 = (Unsafe.Add(ref blk2, 15) & 0xF) | (((Unsafe.Add(ref blk2, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r2 = ((Unsafe.Add(ref blk2, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 11) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_7_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_7_r2))) * xc0;
+                Vector256<byte> v7_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v7_3_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r3 = (Unsafe.Add(ref blk3, 15) & 0xF) | (((Unsafe.Add(ref blk3, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r3 = ((Unsafe.Add(ref blk3, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 11) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_7_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_7_r3))) * xc0;
+            }
+        }
+        y00 = Vector256.Sum(acc00) + m00;
+        y10 = Vector256.Sum(acc10) + m10;
+        y20 = Vector256.Sum(acc20) + m20;
+        y30 = Vector256.Sum(acc30) + m30;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        float m00 = 0f;
+        Vector256<float> acc01 = Vector256<float>.Zero;
+        float m01 = 0f;
+        Vector256<float> acc02 = Vector256<float>.Zero;
+        float m02 = 0f;
+        Vector256<float> acc03 = Vector256<float>.Zero;
+        float m03 = 0f;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        float m10 = 0f;
+        Vector256<float> acc11 = Vector256<float>.Zero;
+        float m11 = 0f;
+        Vector256<float> acc12 = Vector256<float>.Zero;
+        float m12 = 0f;
+        Vector256<float> acc13 = Vector256<float>.Zero;
+        float m13 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref float as1 = ref Unsafe.Add(ref xs, 1 * (k / 16) + (e >> 4));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref float as2 = ref Unsafe.Add(ref xs, 2 * (k / 16) + (e >> 4));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref float as3 = ref Unsafe.Add(ref xs, 3 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
+                float xc1 = Unsafe.Add(ref as1, 0) + Unsafe.Add(ref as1, 1);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
+                float xc2 = Unsafe.Add(ref as2, 0) + Unsafe.Add(ref as2, 1);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                float xc3 = Unsafe.Add(ref as3, 0) + Unsafe.Add(ref as3, 1);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 16);
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc3;
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 16);
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc3;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 32);
+                float xc1 = Unsafe.Add(ref as1, 2) + Unsafe.Add(ref as1, 3);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 32);
+                float xc2 = Unsafe.Add(ref as2, 2) + Unsafe.Add(ref as2, 3);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 32);
+                float xc3 = Unsafe.Add(ref as3, 2) + Unsafe.Add(ref as3, 3);
+                Vector256<byte> v1_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc3;
+                Vector256<byte> v1_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc3;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 64);
+                float xc1 = Unsafe.Add(ref as1, 4) + Unsafe.Add(ref as1, 5);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 64);
+                float xc2 = Unsafe.Add(ref as2, 4) + Unsafe.Add(ref as2, 5);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 64);
+                float xc3 = Unsafe.Add(ref as3, 4) + Unsafe.Add(ref as3, 5);
+                Vector256<byte> v2_0_0 = Vector256.LoadUnsafe(ref blk0, 48);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc3;
+                Vector256<byte> v2_1_0 = Vector256.LoadUnsafe(ref blk1, 48);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc3;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 96);
+                float xc1 = Unsafe.Add(ref as1, 6) + Unsafe.Add(ref as1, 7);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 96);
+                float xc2 = Unsafe.Add(ref as2, 6) + Unsafe.Add(ref as2, 7);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 96);
+                float xc3 = Unsafe.Add(ref as3, 6) + Unsafe.Add(ref as3, 7);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc3;
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc3;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 128);
+                float xc1 = Unsafe.Add(ref as1, 8) + Unsafe.Add(ref as1, 9);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 128);
+                float xc2 = Unsafe.Add(ref as2, 8) + Unsafe.Add(ref as2, 9);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 128);
+                float xc3 = Unsafe.Add(ref as3, 8) + Unsafe.Add(ref as3, 9);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 80);
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc3;
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 80);
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc3;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 160);
+                float xc1 = Unsafe.Add(ref as1, 10) + Unsafe.Add(ref as1, 11);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 160);
+                float xc2 = Unsafe.Add(ref as2, 10) + Unsafe.Add(ref as2, 11);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 160);
+                float xc3 = Unsafe.Add(ref as3, 10) + Unsafe.Add(ref as3, 11);
+                Vector256<byte> v5_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc3;
+                Vector256<byte> v5_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc3;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 192);
+                float xc1 = Unsafe.Add(ref as1, 12) + Unsafe.Add(ref as1, 13);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 192);
+                float xc2 = Unsafe.Add(ref as2, 12) + Unsafe.Add(ref as2, 13);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 192);
+                float xc3 = Unsafe.Add(ref as3, 12) + Unsafe.Add(ref as3, 13);
+                Vector256<byte> v6_0_0 = Vector256.LoadUnsafe(ref blk0, 112);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc3;
+                Vector256<byte> v6_1_0 = Vector256.LoadUnsafe(ref blk1, 112);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc3;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 224);
+                float xc1 = Unsafe.Add(ref as1, 14) + Unsafe.Add(ref as1, 15);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 224);
+                float xc2 = Unsafe.Add(ref as2, 14) + Unsafe.Add(ref as2, 15);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 224);
+                float xc3 = Unsafe.Add(ref as3, 14) + Unsafe.Add(ref as3, 15);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc1;
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc2;
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc3;
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc1;
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc2;
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc3;
+            }
+        }
+        y00 = Vector256.Sum(acc00) + m00;
+        y01 = Vector256.Sum(acc01) + m01;
+        y02 = Vector256.Sum(acc02) + m02;
+        y03 = Vector256.Sum(acc03) + m03;
+        y10 = Vector256.Sum(acc10) + m10;
+        y11 = Vector256.Sum(acc11) + m11;
+        y12 = Vector256.Sum(acc12) + m12;
+        y13 = Vector256.Sum(acc13) + m13;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        float m00 = 0f;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        float m10 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 16);
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 16);
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector256<byte> v1_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector256<byte> v1_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector256<byte> v2_0_0 = Vector256.LoadUnsafe(ref blk0, 48);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector256<byte> v2_1_0 = Vector256.LoadUnsafe(ref blk1, 48);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 80);
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 80);
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector256<byte> v5_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector256<byte> v5_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector256<byte> v6_0_0 = Vector256.LoadUnsafe(ref blk0, 112);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector256<byte> v6_1_0 = Vector256.LoadUnsafe(ref blk1, 112);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+            }
+        }
+        y00 = Vector256.Sum(acc00) + m00;
+        y10 = Vector256.Sum(acc10) + m10;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        float m00 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 16);
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector256<byte> v1_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 16).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector256<byte> v2_0_0 = Vector256.LoadUnsafe(ref blk0, 48);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 48).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 80);
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector256<byte> v5_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 80).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector256<byte> v6_0_0 = Vector256.LoadUnsafe(ref blk0, 112);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 112).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+            }
+        }
+        y00 = Vector256.Sum(acc00) + m00;
+    }
+
+    /// <summary>The integer kernel with Vector128 code (portable: SSE, ARM).</summary>
+    public static void RowsV128(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        float m00 = 0f;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        float m10 = 0f;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        float m20 = 0f;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        float m30 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)));
+            float f_dmin_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 2)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0)));
+            float f_dmin_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h0 = t0h00;
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h1 = t0h10;
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l2 = t0l20;
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t0h20 = (g0h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h2 = t0h20;
+                int a_sc_0_r2 = (Unsafe.Add(ref blk2, 4) & 0x3F);
+                int a_m_0_r2 = (Unsafe.Add(ref blk2, 8) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_0_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_0_r2))) * xc0;
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l3 = t0l30;
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t0h30 = (g0h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h3 = t0h30;
+                int a_sc_0_r3 = (Unsafe.Add(ref blk3, 4) & 0x3F);
+                int a_m_0_r3 = (Unsafe.Add(ref blk3, 8) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_0_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_0_r3))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1l00 = Vector128.ShiftRightLogical((g1l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1l10 = Vector128.ShiftRightLogical((g1l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+                Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t1l20 = Vector128.ShiftRightLogical((g1l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l2 = t1l20;
+                Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t1h20 = Vector128.ShiftRightLogical((g1h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h2 = t1h20;
+                int a_sc_1_r2 = (Unsafe.Add(ref blk2, 5) & 0x3F);
+                int a_m_1_r2 = (Unsafe.Add(ref blk2, 9) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_1_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q1l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q1h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_1_r2))) * xc0;
+                Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t1l30 = Vector128.ShiftRightLogical((g1l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l3 = t1l30;
+                Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t1h30 = Vector128.ShiftRightLogical((g1h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h3 = t1h30;
+                int a_sc_1_r3 = (Unsafe.Add(ref blk3, 5) & 0x3F);
+                int a_m_1_r3 = (Unsafe.Add(ref blk3, 9) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_1_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q1l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q1h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_1_r3))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t2h00 = (g2h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h0 = t2h00;
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t2h10 = (g2h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h1 = t2h10;
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+                Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 48);
+                Vector128<byte> t2l20 = (g2l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l2 = t2l20;
+                Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 64);
+                Vector128<byte> t2h20 = (g2h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h2 = t2h20;
+                int a_sc_2_r2 = (Unsafe.Add(ref blk2, 6) & 0x3F);
+                int a_m_2_r2 = (Unsafe.Add(ref blk2, 10) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_2_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q2l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q2h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_2_r2))) * xc0;
+                Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 48);
+                Vector128<byte> t2l30 = (g2l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l3 = t2l30;
+                Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 64);
+                Vector128<byte> t2h30 = (g2h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h3 = t2h30;
+                int a_sc_2_r3 = (Unsafe.Add(ref blk3, 6) & 0x3F);
+                int a_m_2_r3 = (Unsafe.Add(ref blk3, 10) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_2_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q2l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q2h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_2_r3))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+                Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 48);
+                Vector128<byte> t3l20 = Vector128.ShiftRightLogical((g3l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l2 = t3l20;
+                Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 64);
+                Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h2 = t3h20;
+                int a_sc_3_r2 = (Unsafe.Add(ref blk2, 7) & 0x3F);
+                int a_m_3_r2 = (Unsafe.Add(ref blk2, 11) & 0x3F);
+                float s2 = ((f_d_2 * (float)(a_sc_3_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q3l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q3h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_3_r2))) * xc0;
+                Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 48);
+                Vector128<byte> t3l30 = Vector128.ShiftRightLogical((g3l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l3 = t3l30;
+                Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 64);
+                Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h3 = t3h30;
+                int a_sc_3_r3 = (Unsafe.Add(ref blk3, 7) & 0x3F);
+                int a_m_3_r3 = (Unsafe.Add(ref blk3, 11) & 0x3F);
+                float s3 = ((f_d_3 * (float)(a_sc_3_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q3l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q3h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_3_r3))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h0 = t4h00;
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h1 = t4h10;
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+                Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 80);
+                Vector128<byte> t4l20 = (g4l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l2 = t4l20;
+                Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 96);
+                Vector128<byte> t4h20 = (g4h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h2 = t4h20;
+                int a_sc_4_r2 = (Unsafe.Add(ref blk2, 12) & 0xF) | (((Unsafe.Add(ref blk2, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r2 = ((Unsafe.Add(ref blk2, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 8) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_4_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q4l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q4h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_4_r2))) * xc0;
+                Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 80);
+                Vector128<byte> t4l30 = (g4l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l3 = t4l30;
+                Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 96);
+                Vector128<byte> t4h30 = (g4h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h3 = t4h30;
+                int a_sc_4_r3 = (Unsafe.Add(ref blk3, 12) & 0xF) | (((Unsafe.Add(ref blk3, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r3 = ((Unsafe.Add(ref blk3, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 8) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_4_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q4l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q4h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_4_r3))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t5l00 = Vector128.ShiftRightLogical((g5l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t5l10 = Vector128.ShiftRightLogical((g5l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+                Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 80);
+                Vector128<byte> t5l20 = Vector128.ShiftRightLogical((g5l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l2 = t5l20;
+                Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 96);
+                Vector128<byte> t5h20 = Vector128.ShiftRightLogical((g5h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h2 = t5h20;
+                int a_sc_5_r2 = (Unsafe.Add(ref blk2, 13) & 0xF) | (((Unsafe.Add(ref blk2, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r2 = ((Unsafe.Add(ref blk2, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 9) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_5_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q5l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q5h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_5_r2))) * xc0;
+                Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 80);
+                Vector128<byte> t5l30 = Vector128.ShiftRightLogical((g5l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l3 = t5l30;
+                Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 96);
+                Vector128<byte> t5h30 = Vector128.ShiftRightLogical((g5h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h3 = t5h30;
+                int a_sc_5_r3 = (Unsafe.Add(ref blk3, 13) & 0xF) | (((Unsafe.Add(ref blk3, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r3 = ((Unsafe.Add(ref blk3, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 9) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_5_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q5l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q5h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_5_r3))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t6h00 = (g6h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h0 = t6h00;
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t6h10 = (g6h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h1 = t6h10;
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+                Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 112);
+                Vector128<byte> t6l20 = (g6l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l2 = t6l20;
+                Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t6h20 = (g6h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h2 = t6h20;
+                int a_sc_6_r2 = (Unsafe.Add(ref blk2, 14) & 0xF) | (((Unsafe.Add(ref blk2, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r2 = ((Unsafe.Add(ref blk2, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 10) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_6_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q6l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q6h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_6_r2))) * xc0;
+                Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 112);
+                Vector128<byte> t6l30 = (g6l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l3 = t6l30;
+                Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t6h30 = (g6h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h3 = t6h30;
+                int a_sc_6_r3 = (Unsafe.Add(ref blk3, 14) & 0xF) | (((Unsafe.Add(ref blk3, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r3 = ((Unsafe.Add(ref blk3, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 10) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_6_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q6l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q6h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_6_r3))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+                Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 112);
+                Vector128<byte> t7l20 = Vector128.ShiftRightLogical((g7l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l2 = t7l20;
+                Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h2 = t7h20;
+                int a_sc_7_r2 = (Unsafe.Add(ref blk2, 15) & 0xF) | (((Unsafe.Add(ref blk2, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r2 = ((Unsafe.Add(ref blk2, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk2, 11) >> 6) & 0x3) << 4);
+                float s2 = ((f_d_2 * (float)(a_sc_7_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q7l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q7h2, ah0);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                m20 += (-(f_dmin_2 * (float)(a_m_7_r2))) * xc0;
+                Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 112);
+                Vector128<byte> t7l30 = Vector128.ShiftRightLogical((g7l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l3 = t7l30;
+                Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h3 = t7h30;
+                int a_sc_7_r3 = (Unsafe.Add(ref blk3, 15) & 0xF) | (((Unsafe.Add(ref blk3, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r3 = ((Unsafe.Add(ref blk3, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk3, 11) >> 6) & 0x3) << 4);
+                float s3 = ((f_d_3 * (float)(a_sc_7_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q7l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q7h3, ah0);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+                m30 += (-(f_dmin_3 * (float)(a_m_7_r3))) * xc0;
+            }
+        }
+        y00 = Vector128.Sum(acc00) + m00;
+        y10 = Vector128.Sum(acc10) + m10;
+        y20 = Vector128.Sum(acc20) + m20;
+        y30 = Vector128.Sum(acc30) + m30;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        float m00 = 0f;
+        Vector128<float> acc01 = Vector128<float>.Zero;
+        float m01 = 0f;
+        Vector128<float> acc02 = Vector128<float>.Zero;
+        float m02 = 0f;
+        Vector128<float> acc03 = Vector128<float>.Zero;
+        float m03 = 0f;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        float m10 = 0f;
+        Vector128<float> acc11 = Vector128<float>.Zero;
+        float m11 = 0f;
+        Vector128<float> acc12 = Vector128<float>.Zero;
+        float m12 = 0f;
+        Vector128<float> acc13 = Vector128<float>.Zero;
+        float m13 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref float as1 = ref Unsafe.Add(ref xs, 1 * (k / 16) + (e >> 4));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref float as2 = ref Unsafe.Add(ref xs, 2 * (k / 16) + (e >> 4));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref float as3 = ref Unsafe.Add(ref xs, 3 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
+                float xc1 = Unsafe.Add(ref as1, 0) + Unsafe.Add(ref as1, 1);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
+                float xc2 = Unsafe.Add(ref as2, 0) + Unsafe.Add(ref as2, 1);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                float xc3 = Unsafe.Add(ref as3, 0) + Unsafe.Add(ref as3, 1);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h0 = t0h00;
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q0l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q0h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q0l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q0h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q0l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q0h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc3;
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h1 = t0h10;
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q0l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q0h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q0l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q0h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q0l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q0h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc3;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 32);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 48);
+                float xc1 = Unsafe.Add(ref as1, 2) + Unsafe.Add(ref as1, 3);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 32);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 48);
+                float xc2 = Unsafe.Add(ref as2, 2) + Unsafe.Add(ref as2, 3);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 32);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 48);
+                float xc3 = Unsafe.Add(ref as3, 2) + Unsafe.Add(ref as3, 3);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1l00 = Vector128.ShiftRightLogical((g1l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q1l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q1h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q1l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q1h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q1l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q1h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc3;
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1l10 = Vector128.ShiftRightLogical((g1l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q1l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q1h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q1l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q1h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q1l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q1h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc3;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 64);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 80);
+                float xc1 = Unsafe.Add(ref as1, 4) + Unsafe.Add(ref as1, 5);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 64);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 80);
+                float xc2 = Unsafe.Add(ref as2, 4) + Unsafe.Add(ref as2, 5);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 64);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 80);
+                float xc3 = Unsafe.Add(ref as3, 4) + Unsafe.Add(ref as3, 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t2h00 = (g2h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h0 = t2h00;
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q2l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q2h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q2l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q2h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q2l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q2h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc3;
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t2h10 = (g2h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h1 = t2h10;
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q2l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q2h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q2l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q2h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q2l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q2h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc3;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 96);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 112);
+                float xc1 = Unsafe.Add(ref as1, 6) + Unsafe.Add(ref as1, 7);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 96);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 112);
+                float xc2 = Unsafe.Add(ref as2, 6) + Unsafe.Add(ref as2, 7);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 96);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 112);
+                float xc3 = Unsafe.Add(ref as3, 6) + Unsafe.Add(ref as3, 7);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q3l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q3h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q3l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q3h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q3l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q3h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc3;
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q3l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q3h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q3l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q3h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q3l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q3h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc3;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 128);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 144);
+                float xc1 = Unsafe.Add(ref as1, 8) + Unsafe.Add(ref as1, 9);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 128);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 144);
+                float xc2 = Unsafe.Add(ref as2, 8) + Unsafe.Add(ref as2, 9);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 128);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 144);
+                float xc3 = Unsafe.Add(ref as3, 8) + Unsafe.Add(ref as3, 9);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h0 = t4h00;
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q4l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q4h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q4l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q4h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q4l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q4h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc3;
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h1 = t4h10;
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q4l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q4h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q4l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q4h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q4l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q4h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc3;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 160);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 176);
+                float xc1 = Unsafe.Add(ref as1, 10) + Unsafe.Add(ref as1, 11);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 160);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 176);
+                float xc2 = Unsafe.Add(ref as2, 10) + Unsafe.Add(ref as2, 11);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 160);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 176);
+                float xc3 = Unsafe.Add(ref as3, 10) + Unsafe.Add(ref as3, 11);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t5l00 = Vector128.ShiftRightLogical((g5l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q5l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q5h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q5l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q5h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q5l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q5h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc3;
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t5l10 = Vector128.ShiftRightLogical((g5l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q5l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q5h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q5l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q5h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q5l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q5h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc3;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 192);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 208);
+                float xc1 = Unsafe.Add(ref as1, 12) + Unsafe.Add(ref as1, 13);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 192);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 208);
+                float xc2 = Unsafe.Add(ref as2, 12) + Unsafe.Add(ref as2, 13);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 192);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 208);
+                float xc3 = Unsafe.Add(ref as3, 12) + Unsafe.Add(ref as3, 13);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t6h00 = (g6h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h0 = t6h00;
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q6l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q6h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q6l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q6h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q6l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q6h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc3;
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t6h10 = (g6h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h1 = t6h10;
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q6l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q6h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q6l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q6h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q6l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q6h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc3;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 224);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 240);
+                float xc1 = Unsafe.Add(ref as1, 14) + Unsafe.Add(ref as1, 15);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 224);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 240);
+                float xc2 = Unsafe.Add(ref as2, 14) + Unsafe.Add(ref as2, 15);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 224);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 240);
+                float xc3 = Unsafe.Add(ref as3, 14) + Unsafe.Add(ref as3, 15);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q7l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q7h0, ah1);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                m01 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc1;
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q7l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q7h0, ah2);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                m02 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc2;
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q7l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q7h0, ah3);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                m03 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc3;
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q7l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q7h1, ah1);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                m11 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc1;
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q7l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q7h1, ah2);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                m12 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc2;
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q7l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q7h1, ah3);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                m13 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc3;
+            }
+        }
+        y00 = Vector128.Sum(acc00) + m00;
+        y01 = Vector128.Sum(acc01) + m01;
+        y02 = Vector128.Sum(acc02) + m02;
+        y03 = Vector128.Sum(acc03) + m03;
+        y10 = Vector128.Sum(acc10) + m10;
+        y11 = Vector128.Sum(acc11) + m11;
+        y12 = Vector128.Sum(acc12) + m12;
+        y13 = Vector128.Sum(acc13) + m13;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        float m00 = 0f;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        float m10 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+            float f_dmin_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h0 = t0h00;
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h1 = t0h10;
+                int a_sc_0_r1 = (Unsafe.Add(ref blk1, 4) & 0x3F);
+                int a_m_0_r1 = (Unsafe.Add(ref blk1, 8) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_0_r1))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1l00 = Vector128.ShiftRightLogical((g1l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1l10 = Vector128.ShiftRightLogical((g1l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h1 = t1h10;
+                int a_sc_1_r1 = (Unsafe.Add(ref blk1, 5) & 0x3F);
+                int a_m_1_r1 = (Unsafe.Add(ref blk1, 9) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_1_r1))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t2h00 = (g2h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h0 = t2h00;
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t2h10 = (g2h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h1 = t2h10;
+                int a_sc_2_r1 = (Unsafe.Add(ref blk1, 6) & 0x3F);
+                int a_m_2_r1 = (Unsafe.Add(ref blk1, 10) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_2_r1))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h1 = t3h10;
+                int a_sc_3_r1 = (Unsafe.Add(ref blk1, 7) & 0x3F);
+                int a_m_3_r1 = (Unsafe.Add(ref blk1, 11) & 0x3F);
+                float s1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_3_r1))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h0 = t4h00;
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h1 = t4h10;
+                int a_sc_4_r1 = (Unsafe.Add(ref blk1, 12) & 0xF) | (((Unsafe.Add(ref blk1, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r1 = ((Unsafe.Add(ref blk1, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 8) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_4_r1))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t5l00 = Vector128.ShiftRightLogical((g5l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t5l10 = Vector128.ShiftRightLogical((g5l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h1 = t5h10;
+                int a_sc_5_r1 = (Unsafe.Add(ref blk1, 13) & 0xF) | (((Unsafe.Add(ref blk1, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r1 = ((Unsafe.Add(ref blk1, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 9) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_5_r1))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t6h00 = (g6h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h0 = t6h00;
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t6h10 = (g6h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h1 = t6h10;
+                int a_sc_6_r1 = (Unsafe.Add(ref blk1, 14) & 0xF) | (((Unsafe.Add(ref blk1, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r1 = ((Unsafe.Add(ref blk1, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 10) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_6_r1))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h1 = t7h10;
+                int a_sc_7_r1 = (Unsafe.Add(ref blk1, 15) & 0xF) | (((Unsafe.Add(ref blk1, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r1 = ((Unsafe.Add(ref blk1, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk1, 11) >> 6) & 0x3) << 4);
+                float s1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                m10 += (-(f_dmin_1 * (float)(a_m_7_r1))) * xc0;
+            }
+        }
+        y00 = Vector128.Sum(acc00) + m00;
+        y10 = Vector128.Sum(acc10) + m10;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        float m00 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16) + (e >> 4));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
+            float f_dmin_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 2)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                float xc0 = Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q0h0 = t0h00;
+                int a_sc_0_r0 = (Unsafe.Add(ref blk0, 4) & 0x3F);
+                int a_m_0_r0 = (Unsafe.Add(ref blk0, 8) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_0_r0))) * xc0;
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                float xc0 = Unsafe.Add(ref as0, 2) + Unsafe.Add(ref as0, 3);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1l00 = Vector128.ShiftRightLogical((g1l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q1h0 = t1h00;
+                int a_sc_1_r0 = (Unsafe.Add(ref blk0, 5) & 0x3F);
+                int a_m_1_r0 = (Unsafe.Add(ref blk0, 9) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_1_r0))) * xc0;
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                float xc0 = Unsafe.Add(ref as0, 4) + Unsafe.Add(ref as0, 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t2h00 = (g2h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q2h0 = t2h00;
+                int a_sc_2_r0 = (Unsafe.Add(ref blk0, 6) & 0x3F);
+                int a_m_2_r0 = (Unsafe.Add(ref blk0, 10) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_2_r0))) * xc0;
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                float xc0 = Unsafe.Add(ref as0, 6) + Unsafe.Add(ref as0, 7);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q3h0 = t3h00;
+                int a_sc_3_r0 = (Unsafe.Add(ref blk0, 7) & 0x3F);
+                int a_m_3_r0 = (Unsafe.Add(ref blk0, 11) & 0x3F);
+                float s0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_3_r0))) * xc0;
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                float xc0 = Unsafe.Add(ref as0, 8) + Unsafe.Add(ref as0, 9);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q4h0 = t4h00;
+                int a_sc_4_r0 = (Unsafe.Add(ref blk0, 12) & 0xF) | (((Unsafe.Add(ref blk0, 4) >> 6) & 0x3) << 4);
+                int a_m_4_r0 = ((Unsafe.Add(ref blk0, 12) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 8) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_4_r0))) * xc0;
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                float xc0 = Unsafe.Add(ref as0, 10) + Unsafe.Add(ref as0, 11);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t5l00 = Vector128.ShiftRightLogical((g5l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q5h0 = t5h00;
+                int a_sc_5_r0 = (Unsafe.Add(ref blk0, 13) & 0xF) | (((Unsafe.Add(ref blk0, 5) >> 6) & 0x3) << 4);
+                int a_m_5_r0 = ((Unsafe.Add(ref blk0, 13) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 9) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_5_r0))) * xc0;
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                float xc0 = Unsafe.Add(ref as0, 12) + Unsafe.Add(ref as0, 13);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t6h00 = (g6h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> q6h0 = t6h00;
+                int a_sc_6_r0 = (Unsafe.Add(ref blk0, 14) & 0xF) | (((Unsafe.Add(ref blk0, 6) >> 6) & 0x3) << 4);
+                int a_m_6_r0 = ((Unsafe.Add(ref blk0, 14) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 10) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_6_r0))) * xc0;
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                float xc0 = Unsafe.Add(ref as0, 14) + Unsafe.Add(ref as0, 15);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> q7h0 = t7h00;
+                int a_sc_7_r0 = (Unsafe.Add(ref blk0, 15) & 0xF) | (((Unsafe.Add(ref blk0, 7) >> 6) & 0x3) << 4);
+                int a_m_7_r0 = ((Unsafe.Add(ref blk0, 15) >> 4) & 0xF) | (((Unsafe.Add(ref blk0, 11) >> 6) & 0x3) << 4);
+                float s0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                m00 += (-(f_dmin_0 * (float)(a_m_7_r0))) * xc0;
+            }
+        }
+        y00 = Vector128.Sum(acc00) + m00;
+    }
+}

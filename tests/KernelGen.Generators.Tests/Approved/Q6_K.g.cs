@@ -1089,3 +1089,3608 @@ public struct Q6_KBlock
         private byte _element0;
     }
 }
+
+/// <summary>
+/// Fused Q6_K matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block
+/// layout, rowBytes bytes per row) and a batch of activation rows.
+/// This format uses the integer kernel: activations quantized to int8 blocks of 32 (binary32 scale, sums per 16).
+/// </summary>
+public static partial class Q6_KDot
+{
+    /// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>
+    public const int ActivationKind = 1;
+
+    /// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>
+    /// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>
+    public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            RowsV256(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RowsV128(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+    }
+
+    private const int BlockElementsOf = 256;
+    private const int BlockBytesOf = 210;
+
+    /// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>
+    public static void RowsFloat(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        Span<float> decoded = stackalloc float[256];
+        Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, r * rowBytes), (int)rowBytes);
+            sums.Clear();
+            for (int e0 = 0; e0 < k; e0 += 256)
+            {
+                int count = Math.Min(256, k - e0);
+                Q6_KCodec.DecodeRow(row.Slice(e0 / BlockElementsOf * BlockBytesOf, count / BlockElementsOf * BlockBytesOf), decoded);
+                for (int b = 0; b < batch; b++)
+                {
+                    sums[b] += KernelGenHelpers.DotF32(ref MemoryMarshal.GetReference(decoded), ref Unsafe.Add(ref x, (nint)b * k + e0), count);
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                Unsafe.Add(ref y, b * yStride + r) = sums[b];
+            }
+        }
+    }
+
+    /// <summary>The integer kernel with Vector256 code (AVX2 byte multiply-adds).</summary>
+    public static void RowsV256(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc20 = Vector256<float>.Zero;
+        Vector256<float> acc30 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 208)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 5);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 0);
+                Vector256<byte> v0_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F)) | (v0_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 0);
+                Vector256<byte> v0_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F)) | (v0_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v0_2_0 = Vector256.LoadUnsafe(ref blk2, 0);
+                Vector256<byte> v0_2_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk2, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F)) | (v0_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 192), 8);
+                int a_sc_1_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 193), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_0_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_1_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v0_3_0 = Vector256.LoadUnsafe(ref blk3, 0);
+                Vector256<byte> v0_3_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk3, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F)) | (v0_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 192), 8);
+                int a_sc_1_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 193), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_0_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_1_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 8), 5);
+                Vector256<byte> v1_0_0 = Vector256.LoadUnsafe(ref blk0, 32);
+                Vector256<byte> v1_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F)) | (v1_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v1_1_0 = Vector256.LoadUnsafe(ref blk1, 32);
+                Vector256<byte> v1_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F)) | (v1_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v1_2_0 = Vector256.LoadUnsafe(ref blk2, 32);
+                Vector256<byte> v1_2_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk2, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq2 = (v1_2_0 & Vector256.Create((byte)0x0F)) | (v1_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 194), 8);
+                int a_sc_3_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 195), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_2_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_3_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v1_3_0 = Vector256.LoadUnsafe(ref blk3, 32);
+                Vector256<byte> v1_3_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk3, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq3 = (v1_3_0 & Vector256.Create((byte)0x0F)) | (v1_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 194), 8);
+                int a_sc_3_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 195), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_2_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_3_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 16), 5);
+                Vector256<byte> v2_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_0_1 = Vector256.LoadUnsafe(ref blk0, 128);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F)) | (v2_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v2_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_1_1 = Vector256.LoadUnsafe(ref blk1, 128);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F)) | (v2_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v2_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_2_1 = Vector256.LoadUnsafe(ref blk2, 128);
+                Vector256<byte> wq2 = (v2_2_0 & Vector256.Create((byte)0x0F)) | (v2_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 196), 8);
+                int a_sc_5_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 197), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_4_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_5_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v2_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_3_1 = Vector256.LoadUnsafe(ref blk3, 128);
+                Vector256<byte> wq3 = (v2_3_0 & Vector256.Create((byte)0x0F)) | (v2_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 196), 8);
+                int a_sc_5_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 197), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_4_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_5_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 24), 5);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F)) | (v3_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F)) | (v3_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v3_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_2_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq2 = (v3_2_0 & Vector256.Create((byte)0x0F)) | (v3_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 198), 8);
+                int a_sc_7_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 199), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_6_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_7_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v3_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_3_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq3 = (v3_3_0 & Vector256.Create((byte)0x0F)) | (v3_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 198), 8);
+                int a_sc_7_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 199), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_6_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_7_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 32), 5);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 64);
+                Vector256<byte> v4_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F)) | (v4_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 64);
+                Vector256<byte> v4_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F)) | (v4_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v4_2_0 = Vector256.LoadUnsafe(ref blk2, 64);
+                Vector256<byte> v4_2_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk2, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq2 = (v4_2_0 & Vector256.Create((byte)0x0F)) | (v4_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 200), 8);
+                int a_sc_9_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 201), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_8_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_9_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v4_3_0 = Vector256.LoadUnsafe(ref blk3, 64);
+                Vector256<byte> v4_3_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk3, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq3 = (v4_3_0 & Vector256.Create((byte)0x0F)) | (v4_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 200), 8);
+                int a_sc_9_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 201), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_8_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_9_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 40), 5);
+                Vector256<byte> v5_0_0 = Vector256.LoadUnsafe(ref blk0, 96);
+                Vector256<byte> v5_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F)) | (v5_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v5_1_0 = Vector256.LoadUnsafe(ref blk1, 96);
+                Vector256<byte> v5_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F)) | (v5_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v5_2_0 = Vector256.LoadUnsafe(ref blk2, 96);
+                Vector256<byte> v5_2_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk2, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq2 = (v5_2_0 & Vector256.Create((byte)0x0F)) | (v5_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 202), 8);
+                int a_sc_11_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 203), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_10_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_11_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v5_3_0 = Vector256.LoadUnsafe(ref blk3, 96);
+                Vector256<byte> v5_3_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk3, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq3 = (v5_3_0 & Vector256.Create((byte)0x0F)) | (v5_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 202), 8);
+                int a_sc_11_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 203), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_10_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_11_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 48), 5);
+                Vector256<byte> v6_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_0_1 = Vector256.LoadUnsafe(ref blk0, 160);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F)) | (v6_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v6_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_1_1 = Vector256.LoadUnsafe(ref blk1, 160);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F)) | (v6_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v6_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_2_1 = Vector256.LoadUnsafe(ref blk2, 160);
+                Vector256<byte> wq2 = (v6_2_0 & Vector256.Create((byte)0x0F)) | (v6_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 204), 8);
+                int a_sc_13_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 205), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_12_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_13_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v6_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_3_1 = Vector256.LoadUnsafe(ref blk3, 160);
+                Vector256<byte> wq3 = (v6_3_0 & Vector256.Create((byte)0x0F)) | (v6_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 204), 8);
+                int a_sc_13_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 205), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_12_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_13_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 56), 5);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F)) | (v7_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F)) | (v7_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<byte> v7_2_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_2_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk2, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq2 = (v7_2_0 & Vector256.Create((byte)0x0F)) | (v7_2_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 206), 8);
+                int a_sc_15_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 207), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_14_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_15_r2)) * 1.0f);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(Vector128.Create(sLo2 * d0), Vector128.Create(sHi2 * d0)), acc20);
+                Vector256<byte> v7_3_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_3_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk3, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq3 = (v7_3_0 & Vector256.Create((byte)0x0F)) | (v7_3_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 206), 8);
+                int a_sc_15_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 207), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_14_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_15_r3)) * 1.0f);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(Vector128.Create(sLo3 * d0), Vector128.Create(sHi3 * d0)), acc30);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+        y20 = Vector256.Sum(acc20);
+        y30 = Vector256.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc01 = Vector256<float>.Zero;
+        Vector256<float> acc02 = Vector256<float>.Zero;
+        Vector256<float> acc03 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc11 = Vector256<float>.Zero;
+        Vector256<float> acc12 = Vector256<float>.Zero;
+        Vector256<float> acc13 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 5);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 0), 5);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 0), 5);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 0), 5);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 0);
+                Vector256<byte> v0_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F)) | (v0_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 0);
+                Vector256<byte> v0_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F)) | (v0_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 8), 5);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 32);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 8), 5);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 32);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 8), 5);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 32);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 8), 5);
+                Vector256<byte> v1_0_0 = Vector256.LoadUnsafe(ref blk0, 32);
+                Vector256<byte> v1_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F)) | (v1_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v1_1_0 = Vector256.LoadUnsafe(ref blk1, 32);
+                Vector256<byte> v1_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F)) | (v1_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 16), 5);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 64);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 16), 5);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 64);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 16), 5);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 64);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 16), 5);
+                Vector256<byte> v2_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_0_1 = Vector256.LoadUnsafe(ref blk0, 128);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F)) | (v2_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v2_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_1_1 = Vector256.LoadUnsafe(ref blk1, 128);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F)) | (v2_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 24), 5);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 96);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 24), 5);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 96);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 24), 5);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 96);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 24), 5);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F)) | (v3_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F)) | (v3_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 32), 5);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 128);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 32), 5);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 128);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 32), 5);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 128);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 32), 5);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 64);
+                Vector256<byte> v4_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F)) | (v4_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 64);
+                Vector256<byte> v4_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F)) | (v4_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 40), 5);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 160);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 40), 5);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 160);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 40), 5);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 160);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 40), 5);
+                Vector256<byte> v5_0_0 = Vector256.LoadUnsafe(ref blk0, 96);
+                Vector256<byte> v5_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F)) | (v5_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v5_1_0 = Vector256.LoadUnsafe(ref blk1, 96);
+                Vector256<byte> v5_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F)) | (v5_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 48), 5);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 192);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 48), 5);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 192);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 48), 5);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 192);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 48), 5);
+                Vector256<byte> v6_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_0_1 = Vector256.LoadUnsafe(ref blk0, 160);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F)) | (v6_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v6_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_1_1 = Vector256.LoadUnsafe(ref blk1, 160);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F)) | (v6_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 56), 5);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 224);
+                Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 56), 5);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 224);
+                Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 56), 5);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 224);
+                Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 56), 5);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F)) | (v7_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(Vector128.Create(sLo0 * d1), Vector128.Create(sHi0 * d1)), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(Vector128.Create(sLo0 * d2), Vector128.Create(sHi0 * d2)), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(Vector128.Create(sLo0 * d3), Vector128.Create(sHi0 * d3)), acc03);
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F)) | (v7_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(Vector128.Create(sLo1 * d1), Vector128.Create(sHi1 * d1)), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(Vector128.Create(sLo1 * d2), Vector128.Create(sHi1 * d2)), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(Vector128.Create(sLo1 * d3), Vector128.Create(sHi1 * d3)), acc13);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y01 = Vector256.Sum(acc01);
+        y02 = Vector256.Sum(acc02);
+        y03 = Vector256.Sum(acc03);
+        y10 = Vector256.Sum(acc10);
+        y11 = Vector256.Sum(acc11);
+        y12 = Vector256.Sum(acc12);
+        y13 = Vector256.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 5);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 0);
+                Vector256<byte> v0_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F)) | (v0_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v0_1_0 = Vector256.LoadUnsafe(ref blk1, 0);
+                Vector256<byte> v0_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F)) | (v0_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 8), 5);
+                Vector256<byte> v1_0_0 = Vector256.LoadUnsafe(ref blk0, 32);
+                Vector256<byte> v1_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F)) | (v1_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v1_1_0 = Vector256.LoadUnsafe(ref blk1, 32);
+                Vector256<byte> v1_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F)) | (v1_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 16), 5);
+                Vector256<byte> v2_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_0_1 = Vector256.LoadUnsafe(ref blk0, 128);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F)) | (v2_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v2_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_1_1 = Vector256.LoadUnsafe(ref blk1, 128);
+                Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F)) | (v2_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 24), 5);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F)) | (v3_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v3_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F)) | (v3_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 32), 5);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 64);
+                Vector256<byte> v4_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F)) | (v4_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v4_1_0 = Vector256.LoadUnsafe(ref blk1, 64);
+                Vector256<byte> v4_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F)) | (v4_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 40), 5);
+                Vector256<byte> v5_0_0 = Vector256.LoadUnsafe(ref blk0, 96);
+                Vector256<byte> v5_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F)) | (v5_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v5_1_0 = Vector256.LoadUnsafe(ref blk1, 96);
+                Vector256<byte> v5_1_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F)) | (v5_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 48), 5);
+                Vector256<byte> v6_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_0_1 = Vector256.LoadUnsafe(ref blk0, 160);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F)) | (v6_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v6_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_1_1 = Vector256.LoadUnsafe(ref blk1, 160);
+                Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F)) | (v6_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 56), 5);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F)) | (v7_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+                Vector256<byte> v7_1_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_1_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk1, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F)) | (v7_1_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(Vector128.Create(sLo1 * d0), Vector128.Create(sHi1 * d0)), acc10);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 5);
+                Vector256<byte> v0_0_0 = Vector256.LoadUnsafe(ref blk0, 0);
+                Vector256<byte> v0_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F)) | (v0_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 8), 5);
+                Vector256<byte> v1_0_0 = Vector256.LoadUnsafe(ref blk0, 32);
+                Vector256<byte> v1_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F)) | (v1_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 16), 5);
+                Vector256<byte> v2_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 0).AsUInt16(), 4).AsByte();
+                Vector256<byte> v2_0_1 = Vector256.LoadUnsafe(ref blk0, 128);
+                Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F)) | (v2_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 24), 5);
+                Vector256<byte> v3_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 32).AsUInt16(), 4).AsByte();
+                Vector256<byte> v3_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 128).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F)) | (v3_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 32), 5);
+                Vector256<byte> v4_0_0 = Vector256.LoadUnsafe(ref blk0, 64);
+                Vector256<byte> v4_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 4).AsByte();
+                Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F)) | (v4_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 40), 5);
+                Vector256<byte> v5_0_0 = Vector256.LoadUnsafe(ref blk0, 96);
+                Vector256<byte> v5_0_1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F)) | (v5_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 48), 5);
+                Vector256<byte> v6_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 64).AsUInt16(), 4).AsByte();
+                Vector256<byte> v6_0_1 = Vector256.LoadUnsafe(ref blk0, 160);
+                Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F)) | (v6_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 56), 5);
+                Vector256<byte> v7_0_0 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 96).AsUInt16(), 4).AsByte();
+                Vector256<byte> v7_0_1 = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref blk0, 160).AsUInt16(), 2).AsByte();
+                Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F)) | (v7_0_1 & Vector256.Create((byte)0x30));
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(Vector128.Create(sLo0 * d0), Vector128.Create(sHi0 * d0)), acc00);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+    }
+
+    /// <summary>The integer kernel with Vector128 code (portable: SSE, ARM).</summary>
+    public static void RowsV128(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 208)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 5);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t0l01 = Vector128.ShiftLeft((g0l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l0 = t0l00 | t0l01;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t0h01 = Vector128.ShiftLeft((g0h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h0 = t0h00 | t0h01;
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t0l11 = Vector128.ShiftLeft((g0l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l1 = t0l10 | t0l11;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t0h11 = Vector128.ShiftLeft((g0h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h1 = t0h10 | t0h11;
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l21 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t0l21 = Vector128.ShiftLeft((g0l21 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l2 = t0l20 | t0l21;
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t0h20 = (g0h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h21 = KernelGenHelpers.Load16(ref blk2, 144);
+                Vector128<byte> t0h21 = Vector128.ShiftLeft((g0h21 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h2 = t0h20 | t0h21;
+                int a_sc_0_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 192), 8);
+                int a_sc_1_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 193), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_0_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_1_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l31 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t0l31 = Vector128.ShiftLeft((g0l31 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l3 = t0l30 | t0l31;
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t0h30 = (g0h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h31 = KernelGenHelpers.Load16(ref blk3, 144);
+                Vector128<byte> t0h31 = Vector128.ShiftLeft((g0h31 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h3 = t0h30 | t0h31;
+                int a_sc_0_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 192), 8);
+                int a_sc_1_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 193), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_0_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_1_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 8), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 12), 5);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t1l01 = Vector128.ShiftLeft((g1l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l0 = t1l00 | t1l01;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t1h00 = (g1h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t1h01 = Vector128.ShiftLeft((g1h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h0 = t1h00 | t1h01;
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t1l11 = Vector128.ShiftLeft((g1l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l1 = t1l10 | t1l11;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t1h10 = (g1h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t1h11 = Vector128.ShiftLeft((g1h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h1 = t1h10 | t1h11;
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t1l20 = (g1l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l21 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t1l21 = Vector128.ShiftLeft((g1l21 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l2 = t1l20 | t1l21;
+                Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 48);
+                Vector128<byte> t1h20 = (g1h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h21 = KernelGenHelpers.Load16(ref blk2, 144);
+                Vector128<byte> t1h21 = Vector128.ShiftLeft((g1h21 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h2 = t1h20 | t1h21;
+                int a_sc_2_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 194), 8);
+                int a_sc_3_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 195), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_2_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_3_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q1l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q1h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t1l30 = (g1l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l31 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t1l31 = Vector128.ShiftLeft((g1l31 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l3 = t1l30 | t1l31;
+                Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 48);
+                Vector128<byte> t1h30 = (g1h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h31 = KernelGenHelpers.Load16(ref blk3, 144);
+                Vector128<byte> t1h31 = Vector128.ShiftLeft((g1h31 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h3 = t1h30 | t1h31;
+                int a_sc_2_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 194), 8);
+                int a_sc_3_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 195), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_2_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_3_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q1l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q1h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 16), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 20), 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l0 = t2l00 | t2l01;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h0 = t2h00 | t2h01;
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = Vector128.ShiftRightLogical((g2l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t2l11 = (g2l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l1 = t2l10 | t2l11;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t2h11 = (g2h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h1 = t2h10 | t2h11;
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t2l20 = Vector128.ShiftRightLogical((g2l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l21 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t2l21 = (g2l21 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l2 = t2l20 | t2l21;
+                Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h21 = KernelGenHelpers.Load16(ref blk2, 144);
+                Vector128<byte> t2h21 = (g2h21 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h2 = t2h20 | t2h21;
+                int a_sc_4_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 196), 8);
+                int a_sc_5_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 197), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_4_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_5_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q2l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q2h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t2l30 = Vector128.ShiftRightLogical((g2l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l31 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t2l31 = (g2l31 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l3 = t2l30 | t2l31;
+                Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h31 = KernelGenHelpers.Load16(ref blk3, 144);
+                Vector128<byte> t2h31 = (g2h31 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h3 = t2h30 | t2h31;
+                int a_sc_4_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 196), 8);
+                int a_sc_5_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 197), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_4_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_5_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q2l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q2h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 24), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 28), 5);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l0 = t3l00 | t3l01;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h0 = t3h00 | t3h01;
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t3l11 = Vector128.ShiftRightLogical((g3l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l1 = t3l10 | t3l11;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t3h11 = Vector128.ShiftRightLogical((g3h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h1 = t3h10 | t3h11;
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t3l20 = Vector128.ShiftRightLogical((g3l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l21 = KernelGenHelpers.Load16(ref blk2, 128);
+                Vector128<byte> t3l21 = Vector128.ShiftRightLogical((g3l21 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l2 = t3l20 | t3l21;
+                Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 48);
+                Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h21 = KernelGenHelpers.Load16(ref blk2, 144);
+                Vector128<byte> t3h21 = Vector128.ShiftRightLogical((g3h21 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h2 = t3h20 | t3h21;
+                int a_sc_6_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 198), 8);
+                int a_sc_7_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 199), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_6_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_7_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q3l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q3h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t3l30 = Vector128.ShiftRightLogical((g3l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l31 = KernelGenHelpers.Load16(ref blk3, 128);
+                Vector128<byte> t3l31 = Vector128.ShiftRightLogical((g3l31 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l3 = t3l30 | t3l31;
+                Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 48);
+                Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h31 = KernelGenHelpers.Load16(ref blk3, 144);
+                Vector128<byte> t3h31 = Vector128.ShiftRightLogical((g3h31 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h3 = t3h30 | t3h31;
+                int a_sc_6_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 198), 8);
+                int a_sc_7_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 199), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_6_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_7_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q3l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q3h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 32), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 36), 5);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t4l01 = Vector128.ShiftLeft((g4l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l0 = t4l00 | t4l01;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t4h01 = Vector128.ShiftLeft((g4h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h0 = t4h00 | t4h01;
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t4l11 = Vector128.ShiftLeft((g4l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l1 = t4l10 | t4l11;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t4h11 = Vector128.ShiftLeft((g4h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h1 = t4h10 | t4h11;
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 64);
+                Vector128<byte> t4l20 = (g4l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l21 = KernelGenHelpers.Load16(ref blk2, 160);
+                Vector128<byte> t4l21 = Vector128.ShiftLeft((g4l21 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l2 = t4l20 | t4l21;
+                Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 80);
+                Vector128<byte> t4h20 = (g4h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h21 = KernelGenHelpers.Load16(ref blk2, 176);
+                Vector128<byte> t4h21 = Vector128.ShiftLeft((g4h21 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h2 = t4h20 | t4h21;
+                int a_sc_8_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 200), 8);
+                int a_sc_9_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 201), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_8_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_9_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q4l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q4h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 64);
+                Vector128<byte> t4l30 = (g4l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l31 = KernelGenHelpers.Load16(ref blk3, 160);
+                Vector128<byte> t4l31 = Vector128.ShiftLeft((g4l31 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l3 = t4l30 | t4l31;
+                Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 80);
+                Vector128<byte> t4h30 = (g4h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h31 = KernelGenHelpers.Load16(ref blk3, 176);
+                Vector128<byte> t4h31 = Vector128.ShiftLeft((g4h31 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h3 = t4h30 | t4h31;
+                int a_sc_8_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 200), 8);
+                int a_sc_9_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 201), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_8_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_9_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q4l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q4h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 40), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 44), 5);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t5l01 = Vector128.ShiftLeft((g5l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l0 = t5l00 | t5l01;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t5h00 = (g5h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t5h01 = Vector128.ShiftLeft((g5h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h0 = t5h00 | t5h01;
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t5l11 = Vector128.ShiftLeft((g5l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l1 = t5l10 | t5l11;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t5h10 = (g5h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t5h11 = Vector128.ShiftLeft((g5h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h1 = t5h10 | t5h11;
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 96);
+                Vector128<byte> t5l20 = (g5l20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l21 = KernelGenHelpers.Load16(ref blk2, 160);
+                Vector128<byte> t5l21 = Vector128.ShiftLeft((g5l21 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l2 = t5l20 | t5l21;
+                Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 112);
+                Vector128<byte> t5h20 = (g5h20 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h21 = KernelGenHelpers.Load16(ref blk2, 176);
+                Vector128<byte> t5h21 = Vector128.ShiftLeft((g5h21 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h2 = t5h20 | t5h21;
+                int a_sc_10_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 202), 8);
+                int a_sc_11_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 203), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_10_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_11_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q5l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q5h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 96);
+                Vector128<byte> t5l30 = (g5l30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l31 = KernelGenHelpers.Load16(ref blk3, 160);
+                Vector128<byte> t5l31 = Vector128.ShiftLeft((g5l31 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l3 = t5l30 | t5l31;
+                Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 112);
+                Vector128<byte> t5h30 = (g5h30 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h31 = KernelGenHelpers.Load16(ref blk3, 176);
+                Vector128<byte> t5h31 = Vector128.ShiftLeft((g5h31 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h3 = t5h30 | t5h31;
+                int a_sc_10_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 202), 8);
+                int a_sc_11_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 203), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_10_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_11_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q5l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q5h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 48), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 52), 5);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l0 = t6l00 | t6l01;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h0 = t6h00 | t6h01;
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t6l10 = Vector128.ShiftRightLogical((g6l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t6l11 = (g6l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l1 = t6l10 | t6l11;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t6h11 = (g6h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h1 = t6h10 | t6h11;
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 64);
+                Vector128<byte> t6l20 = Vector128.ShiftRightLogical((g6l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l21 = KernelGenHelpers.Load16(ref blk2, 160);
+                Vector128<byte> t6l21 = (g6l21 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l2 = t6l20 | t6l21;
+                Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 80);
+                Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h21 = KernelGenHelpers.Load16(ref blk2, 176);
+                Vector128<byte> t6h21 = (g6h21 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h2 = t6h20 | t6h21;
+                int a_sc_12_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 204), 8);
+                int a_sc_13_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 205), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_12_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_13_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q6l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q6h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 64);
+                Vector128<byte> t6l30 = Vector128.ShiftRightLogical((g6l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l31 = KernelGenHelpers.Load16(ref blk3, 160);
+                Vector128<byte> t6l31 = (g6l31 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l3 = t6l30 | t6l31;
+                Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 80);
+                Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h31 = KernelGenHelpers.Load16(ref blk3, 176);
+                Vector128<byte> t6h31 = (g6h31 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h3 = t6h30 | t6h31;
+                int a_sc_12_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 204), 8);
+                int a_sc_13_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 205), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_12_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_13_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q6l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q6h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 56), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 60), 5);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l0 = t7l00 | t7l01;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h0 = t7h00 | t7h01;
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t7l11 = Vector128.ShiftRightLogical((g7l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l1 = t7l10 | t7l11;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t7h11 = Vector128.ShiftRightLogical((g7h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h1 = t7h10 | t7h11;
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 96);
+                Vector128<byte> t7l20 = Vector128.ShiftRightLogical((g7l20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l21 = KernelGenHelpers.Load16(ref blk2, 160);
+                Vector128<byte> t7l21 = Vector128.ShiftRightLogical((g7l21 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l2 = t7l20 | t7l21;
+                Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 112);
+                Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h21 = KernelGenHelpers.Load16(ref blk2, 176);
+                Vector128<byte> t7h21 = Vector128.ShiftRightLogical((g7h21 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h2 = t7h20 | t7h21;
+                int a_sc_14_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 206), 8);
+                int a_sc_15_r2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk2, 207), 8);
+                float sLo2 = ((f_d_2 * (float)(a_sc_14_r2)) * 1.0f);
+                float sHi2 = ((f_d_2 * (float)(a_sc_15_r2)) * 1.0f);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q7l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q7h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sLo2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sHi2 * d0), acc20);
+                Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 96);
+                Vector128<byte> t7l30 = Vector128.ShiftRightLogical((g7l30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l31 = KernelGenHelpers.Load16(ref blk3, 160);
+                Vector128<byte> t7l31 = Vector128.ShiftRightLogical((g7l31 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l3 = t7l30 | t7l31;
+                Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 112);
+                Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h31 = KernelGenHelpers.Load16(ref blk3, 176);
+                Vector128<byte> t7h31 = Vector128.ShiftRightLogical((g7h31 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h3 = t7h30 | t7h31;
+                int a_sc_14_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 206), 8);
+                int a_sc_15_r3 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk3, 207), 8);
+                float sLo3 = ((f_d_3 * (float)(a_sc_14_r3)) * 1.0f);
+                float sHi3 = ((f_d_3 * (float)(a_sc_15_r3)) * 1.0f);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q7l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q7h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sLo3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sHi3 * d0), acc30);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+        y20 = Vector128.Sum(acc20);
+        y30 = Vector128.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc01 = Vector128<float>.Zero;
+        Vector128<float> acc02 = Vector128<float>.Zero;
+        Vector128<float> acc03 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc11 = Vector128<float>.Zero;
+        Vector128<float> acc12 = Vector128<float>.Zero;
+        Vector128<float> acc13 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 5);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 0), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 4), 5);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 0), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 4), 5);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 0), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 4), 5);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t0l01 = Vector128.ShiftLeft((g0l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l0 = t0l00 | t0l01;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t0h01 = Vector128.ShiftLeft((g0h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h0 = t0h00 | t0h01;
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q0l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q0h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q0l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q0h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q0l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q0h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t0l11 = Vector128.ShiftLeft((g0l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l1 = t0l10 | t0l11;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t0h11 = Vector128.ShiftLeft((g0h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h1 = t0h10 | t0h11;
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q0l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q0h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q0l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q0h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q0l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q0h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 8), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 12), 5);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 32);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 48);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 8), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 12), 5);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 32);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 48);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 8), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 12), 5);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 32);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 48);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 8), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 12), 5);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t1l01 = Vector128.ShiftLeft((g1l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l0 = t1l00 | t1l01;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t1h00 = (g1h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t1h01 = Vector128.ShiftLeft((g1h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h0 = t1h00 | t1h01;
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q1l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q1h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q1l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q1h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q1l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q1h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t1l11 = Vector128.ShiftLeft((g1l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l1 = t1l10 | t1l11;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t1h10 = (g1h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t1h11 = Vector128.ShiftLeft((g1h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h1 = t1h10 | t1h11;
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q1l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q1h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q1l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q1h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q1l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q1h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 16), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 20), 5);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 64);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 80);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 16), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 20), 5);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 64);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 80);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 16), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 20), 5);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 64);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 80);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 16), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 20), 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l0 = t2l00 | t2l01;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h0 = t2h00 | t2h01;
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q2l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q2h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q2l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q2h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q2l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q2h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = Vector128.ShiftRightLogical((g2l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t2l11 = (g2l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l1 = t2l10 | t2l11;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t2h11 = (g2h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h1 = t2h10 | t2h11;
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q2l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q2h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q2l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q2h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q2l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q2h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 24), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 28), 5);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 96);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 112);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 24), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 28), 5);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 96);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 112);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 24), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 28), 5);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 96);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 112);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 24), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 28), 5);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l0 = t3l00 | t3l01;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h0 = t3h00 | t3h01;
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q3l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q3h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q3l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q3h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q3l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q3h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t3l11 = Vector128.ShiftRightLogical((g3l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l1 = t3l10 | t3l11;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t3h11 = Vector128.ShiftRightLogical((g3h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h1 = t3h10 | t3h11;
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q3l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q3h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q3l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q3h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q3l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q3h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 32), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 36), 5);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 128);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 144);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 32), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 36), 5);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 128);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 144);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 32), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 36), 5);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 128);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 144);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 32), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 36), 5);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t4l01 = Vector128.ShiftLeft((g4l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l0 = t4l00 | t4l01;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t4h01 = Vector128.ShiftLeft((g4h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h0 = t4h00 | t4h01;
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q4l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q4h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q4l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q4h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q4l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q4h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t4l11 = Vector128.ShiftLeft((g4l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l1 = t4l10 | t4l11;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t4h11 = Vector128.ShiftLeft((g4h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h1 = t4h10 | t4h11;
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q4l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q4h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q4l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q4h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q4l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q4h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 40), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 44), 5);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 160);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 176);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 40), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 44), 5);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 160);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 176);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 40), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 44), 5);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 160);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 176);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 40), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 44), 5);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t5l01 = Vector128.ShiftLeft((g5l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l0 = t5l00 | t5l01;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t5h00 = (g5h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t5h01 = Vector128.ShiftLeft((g5h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h0 = t5h00 | t5h01;
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q5l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q5h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q5l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q5h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q5l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q5h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t5l11 = Vector128.ShiftLeft((g5l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l1 = t5l10 | t5l11;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t5h10 = (g5h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t5h11 = Vector128.ShiftLeft((g5h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h1 = t5h10 | t5h11;
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q5l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q5h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q5l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q5h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q5l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q5h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 48), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 52), 5);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 192);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 208);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 48), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 52), 5);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 192);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 208);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 48), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 52), 5);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 192);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 208);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 48), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 52), 5);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l0 = t6l00 | t6l01;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h0 = t6h00 | t6h01;
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q6l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q6h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q6l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q6h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q6l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q6h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t6l10 = Vector128.ShiftRightLogical((g6l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t6l11 = (g6l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l1 = t6l10 | t6l11;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t6h11 = (g6h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h1 = t6h10 | t6h11;
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q6l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q6h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q6l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q6h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q6l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q6h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 56), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 60), 5);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 224);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 240);
+                Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 56), 5);
+                Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 60), 5);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 224);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 240);
+                Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 56), 5);
+                Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 60), 5);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 224);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 240);
+                Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 56), 5);
+                Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 60), 5);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l0 = t7l00 | t7l01;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h0 = t7h00 | t7h01;
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q7l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q7h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sLo0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sHi0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q7l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q7h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sLo0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sHi0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q7l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q7h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sLo0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sHi0 * d3), acc03);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t7l11 = Vector128.ShiftRightLogical((g7l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l1 = t7l10 | t7l11;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t7h11 = Vector128.ShiftRightLogical((g7h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h1 = t7h10 | t7h11;
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q7l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q7h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sLo1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sHi1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q7l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q7h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sLo1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sHi1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q7l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q7h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sLo1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sHi1 * d3), acc13);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y01 = Vector128.Sum(acc01);
+        y02 = Vector128.Sum(acc02);
+        y03 = Vector128.Sum(acc03);
+        y10 = Vector128.Sum(acc10);
+        y11 = Vector128.Sum(acc11);
+        y12 = Vector128.Sum(acc12);
+        y13 = Vector128.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 5);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t0l01 = Vector128.ShiftLeft((g0l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l0 = t0l00 | t0l01;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t0h01 = Vector128.ShiftLeft((g0h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h0 = t0h00 | t0h01;
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t0l11 = Vector128.ShiftLeft((g0l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l1 = t0l10 | t0l11;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = (g0h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t0h11 = Vector128.ShiftLeft((g0h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h1 = t0h10 | t0h11;
+                int a_sc_0_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 192), 8);
+                int a_sc_1_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 193), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_0_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_1_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 8), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 12), 5);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t1l01 = Vector128.ShiftLeft((g1l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l0 = t1l00 | t1l01;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t1h00 = (g1h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t1h01 = Vector128.ShiftLeft((g1h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h0 = t1h00 | t1h01;
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t1l11 = Vector128.ShiftLeft((g1l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l1 = t1l10 | t1l11;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t1h10 = (g1h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t1h11 = Vector128.ShiftLeft((g1h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h1 = t1h10 | t1h11;
+                int a_sc_2_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 194), 8);
+                int a_sc_3_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 195), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_2_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_3_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 16), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 20), 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l0 = t2l00 | t2l01;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h0 = t2h00 | t2h01;
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = Vector128.ShiftRightLogical((g2l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t2l11 = (g2l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l1 = t2l10 | t2l11;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t2h11 = (g2h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h1 = t2h10 | t2h11;
+                int a_sc_4_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 196), 8);
+                int a_sc_5_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 197), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_4_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_5_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 24), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 28), 5);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l0 = t3l00 | t3l01;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h0 = t3h00 | t3h01;
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l11 = KernelGenHelpers.Load16(ref blk1, 128);
+                Vector128<byte> t3l11 = Vector128.ShiftRightLogical((g3l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l1 = t3l10 | t3l11;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 48);
+                Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h11 = KernelGenHelpers.Load16(ref blk1, 144);
+                Vector128<byte> t3h11 = Vector128.ShiftRightLogical((g3h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h1 = t3h10 | t3h11;
+                int a_sc_6_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 198), 8);
+                int a_sc_7_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 199), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_6_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_7_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 32), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 36), 5);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t4l01 = Vector128.ShiftLeft((g4l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l0 = t4l00 | t4l01;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t4h01 = Vector128.ShiftLeft((g4h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h0 = t4h00 | t4h01;
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t4l11 = Vector128.ShiftLeft((g4l11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l1 = t4l10 | t4l11;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t4h10 = (g4h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t4h11 = Vector128.ShiftLeft((g4h11 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h1 = t4h10 | t4h11;
+                int a_sc_8_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 200), 8);
+                int a_sc_9_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 201), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_8_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_9_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 40), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 44), 5);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t5l01 = Vector128.ShiftLeft((g5l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l0 = t5l00 | t5l01;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t5h00 = (g5h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t5h01 = Vector128.ShiftLeft((g5h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h0 = t5h00 | t5h01;
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t5l11 = Vector128.ShiftLeft((g5l11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l1 = t5l10 | t5l11;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t5h10 = (g5h10 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t5h11 = Vector128.ShiftLeft((g5h11 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h1 = t5h10 | t5h11;
+                int a_sc_10_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 202), 8);
+                int a_sc_11_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 203), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_10_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_11_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 48), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 52), 5);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l0 = t6l00 | t6l01;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h0 = t6h00 | t6h01;
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 64);
+                Vector128<byte> t6l10 = Vector128.ShiftRightLogical((g6l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t6l11 = (g6l11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l1 = t6l10 | t6l11;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 80);
+                Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t6h11 = (g6h11 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h1 = t6h10 | t6h11;
+                int a_sc_12_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 204), 8);
+                int a_sc_13_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 205), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_12_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_13_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 56), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 60), 5);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l0 = t7l00 | t7l01;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h0 = t7h00 | t7h01;
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 96);
+                Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l11 = KernelGenHelpers.Load16(ref blk1, 160);
+                Vector128<byte> t7l11 = Vector128.ShiftRightLogical((g7l11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l1 = t7l10 | t7l11;
+                Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 112);
+                Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h11 = KernelGenHelpers.Load16(ref blk1, 176);
+                Vector128<byte> t7h11 = Vector128.ShiftRightLogical((g7h11 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h1 = t7h10 | t7h11;
+                int a_sc_14_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 206), 8);
+                int a_sc_15_r1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk1, 207), 8);
+                float sLo1 = ((f_d_1 * (float)(a_sc_14_r1)) * 1.0f);
+                float sHi1 = ((f_d_1 * (float)(a_sc_15_r1)) * 1.0f);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sLo1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sHi1 * d0), acc10);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 208)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 5);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t0l01 = Vector128.ShiftLeft((g0l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0l0 = t0l00 | t0l01;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = (g0h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g0h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t0h01 = Vector128.ShiftLeft((g0h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q0h0 = t0h00 | t0h01;
+                int a_sc_0_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 192), 8);
+                int a_sc_1_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 193), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_0_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_1_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 8), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 12), 5);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t1l01 = Vector128.ShiftLeft((g1l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1l0 = t1l00 | t1l01;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t1h00 = (g1h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g1h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t1h01 = Vector128.ShiftLeft((g1h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q1h0 = t1h00 | t1h01;
+                int a_sc_2_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 194), 8);
+                int a_sc_3_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 195), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_2_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_3_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 16), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 20), 5);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2l0 = t2l00 | t2l01;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q2h0 = t2h00 | t2h01;
+                int a_sc_4_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 196), 8);
+                int a_sc_5_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 197), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_4_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_5_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 24), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 28), 5);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
+                Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3l0 = t3l00 | t3l01;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
+                Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
+                Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q3h0 = t3h00 | t3h01;
+                int a_sc_6_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 198), 8);
+                int a_sc_7_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 199), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_6_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_7_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 32), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 36), 5);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t4l01 = Vector128.ShiftLeft((g4l01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4l0 = t4l00 | t4l01;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t4h00 = (g4h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g4h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t4h01 = Vector128.ShiftLeft((g4h01 & Vector128.Create((byte)0x03)), 4);
+                Vector128<byte> q4h0 = t4h00 | t4h01;
+                int a_sc_8_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 200), 8);
+                int a_sc_9_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 201), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_8_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_9_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 40), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 44), 5);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t5l01 = Vector128.ShiftLeft((g5l01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5l0 = t5l00 | t5l01;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t5h00 = (g5h00 & Vector128.Create((byte)0x0F));
+                Vector128<byte> g5h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t5h01 = Vector128.ShiftLeft((g5h01 & Vector128.Create((byte)0x0C)), 2);
+                Vector128<byte> q5h0 = t5h00 | t5h01;
+                int a_sc_10_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 202), 8);
+                int a_sc_11_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 203), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_10_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_11_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 48), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 52), 5);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
+                Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6l0 = t6l00 | t6l01;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
+                Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
+                Vector128<byte> q6h0 = t6h00 | t6h01;
+                int a_sc_12_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 204), 8);
+                int a_sc_13_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 205), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_12_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_13_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 56), 5);
+                Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 60), 5);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
+                Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
+                Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7l0 = t7l00 | t7l01;
+                Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
+                Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
+                Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
+                Vector128<byte> q7h0 = t7h00 | t7h01;
+                int a_sc_14_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 206), 8);
+                int a_sc_15_r0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk0, 207), 8);
+                float sLo0 = ((f_d_0 * (float)(a_sc_14_r0)) * 1.0f);
+                float sHi0 = ((f_d_0 * (float)(a_sc_15_r0)) * 1.0f);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sLo0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sHi0 * d0), acc00);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+    }
+}

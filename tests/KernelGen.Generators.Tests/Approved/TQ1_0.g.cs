@@ -845,3 +845,3176 @@ public struct TQ1_0Block
         private byte _element0;
     }
 }
+
+/// <summary>
+/// Fused TQ1_0 matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block
+/// layout, rowBytes bytes per row) and a batch of activation rows.
+/// This format uses the integer kernel: activations quantized to int8 blocks of 32 (binary32 scale, sums per 16).
+/// </summary>
+public static partial class TQ1_0Dot
+{
+    /// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>
+    public const int ActivationKind = 1;
+
+    /// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>
+    /// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>
+    public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            RowsV256(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RowsV128(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+        else
+        {
+            RowsFloat(ref weights, rowBytes, k, rowStart, rowEnd, ref x, ref xq, ref xd, ref xs, ref xqs, batch, ref y, yStride);
+        }
+    }
+
+    private const int BlockElementsOf = 256;
+    private const int BlockBytesOf = 54;
+
+    /// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>
+    public static void RowsFloat(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        Span<float> decoded = stackalloc float[256];
+        Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, r * rowBytes), (int)rowBytes);
+            sums.Clear();
+            for (int e0 = 0; e0 < k; e0 += 256)
+            {
+                int count = Math.Min(256, k - e0);
+                TQ1_0Codec.DecodeRow(row.Slice(e0 / BlockElementsOf * BlockBytesOf, count / BlockElementsOf * BlockBytesOf), decoded);
+                for (int b = 0; b < batch; b++)
+                {
+                    sums[b] += KernelGenHelpers.DotF32(ref MemoryMarshal.GetReference(decoded), ref Unsafe.Add(ref x, (nint)b * k + e0), count);
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                Unsafe.Add(ref y, b * yStride + r) = sums[b];
+            }
+        }
+    }
+
+    /// <summary>The integer kernel with Vector256 code (AVX2 byte multiply-adds).</summary>
+    public static void RowsV256(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc20 = Vector256<float>.Zero;
+        Vector256<float> acc30 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 52)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 0);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                Vector256<byte> wq0 = Vector256.Create(q0l0, q0h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                Vector256<byte> wq1 = Vector256.Create(q0l1, q0h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t0l20 = KernelGenHelpers.TritDigits(g0l20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l2 = t0l20;
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t0h20 = KernelGenHelpers.TritDigits(g0h20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h2 = t0h20;
+                Vector256<byte> wq2 = Vector256.Create(q0l2, q0h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t0l30 = KernelGenHelpers.TritDigits(g0l30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l3 = t0l30;
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t0h30 = KernelGenHelpers.TritDigits(g0h30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h3 = t0h30;
+                Vector256<byte> wq3 = Vector256.Create(q0l3, q0h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 8);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                Vector256<byte> wq0 = Vector256.Create(q1l0, q1h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                Vector256<byte> wq1 = Vector256.Create(q1l1, q1h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t1l20 = KernelGenHelpers.TritDigits(g1l20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l2 = t1l20;
+                Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t1h20 = KernelGenHelpers.TritDigits(g1h20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h2 = t1h20;
+                Vector256<byte> wq2 = Vector256.Create(q1l2, q1h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t1l30 = KernelGenHelpers.TritDigits(g1l30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l3 = t1l30;
+                Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t1h30 = KernelGenHelpers.TritDigits(g1h30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h3 = t1h30;
+                Vector256<byte> wq3 = Vector256.Create(q1l3, q1h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 16);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                Vector256<byte> wq0 = Vector256.Create(q2l0, q2h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                Vector256<byte> wq1 = Vector256.Create(q2l1, q2h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t2l20 = KernelGenHelpers.TritDigits(g2l20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l2 = t2l20;
+                Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t2h20 = KernelGenHelpers.TritDigits(g2h20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h2 = t2h20;
+                Vector256<byte> wq2 = Vector256.Create(q2l2, q2h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t2l30 = KernelGenHelpers.TritDigits(g2l30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l3 = t2l30;
+                Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t2h30 = KernelGenHelpers.TritDigits(g2h30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h3 = t2h30;
+                Vector256<byte> wq3 = Vector256.Create(q2l3, q2h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 24);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                Vector256<byte> wq0 = Vector256.Create(q3l0, q3h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                Vector256<byte> wq1 = Vector256.Create(q3l1, q3h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t3l20 = KernelGenHelpers.TritDigits(g3l20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l2 = t3l20;
+                Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t3h20 = KernelGenHelpers.TritDigits(g3h20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h2 = t3h20;
+                Vector256<byte> wq2 = Vector256.Create(q3l2, q3h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t3l30 = KernelGenHelpers.TritDigits(g3l30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l3 = t3l30;
+                Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t3h30 = KernelGenHelpers.TritDigits(g3h30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h3 = t3h30;
+                Vector256<byte> wq3 = Vector256.Create(q3l3, q3h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 32);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                Vector256<byte> wq0 = Vector256.Create(q4l0, q4h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                Vector256<byte> wq1 = Vector256.Create(q4l1, q4h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t4l20 = KernelGenHelpers.TritDigits(g4l20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l2 = t4l20;
+                Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t4h20 = KernelGenHelpers.TritDigits(g4h20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h2 = t4h20;
+                Vector256<byte> wq2 = Vector256.Create(q4l2, q4h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t4l30 = KernelGenHelpers.TritDigits(g4l30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l3 = t4l30;
+                Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t4h30 = KernelGenHelpers.TritDigits(g4h30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h3 = t4h30;
+                Vector256<byte> wq3 = Vector256.Create(q4l3, q4h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 40);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                Vector256<byte> wq0 = Vector256.Create(q5l0, q5h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                Vector256<byte> wq1 = Vector256.Create(q5l1, q5h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t5l20 = KernelGenHelpers.TritDigits(g5l20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l2 = t5l20;
+                Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t5h20 = KernelGenHelpers.TritDigits(g5h20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h2 = t5h20;
+                Vector256<byte> wq2 = Vector256.Create(q5l2, q5h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t5l30 = KernelGenHelpers.TritDigits(g5l30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l3 = t5l30;
+                Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t5h30 = KernelGenHelpers.TritDigits(g5h30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h3 = t5h30;
+                Vector256<byte> wq3 = Vector256.Create(q5l3, q5h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 48);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                Vector256<byte> wq0 = Vector256.Create(q6l0, q6h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                Vector256<byte> wq1 = Vector256.Create(q6l1, q6h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t6l20 = KernelGenHelpers.TritDigits(g6l20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l2 = t6l20;
+                Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t6h20 = KernelGenHelpers.TritDigits(g6h20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h2 = t6h20;
+                Vector256<byte> wq2 = Vector256.Create(q6l2, q6h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t6l30 = KernelGenHelpers.TritDigits(g6l30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l3 = t6l30;
+                Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t6h30 = KernelGenHelpers.TritDigits(g6h30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h3 = t6h30;
+                Vector256<byte> wq3 = Vector256.Create(q6l3, q6h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 56);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                Vector256<byte> wq0 = Vector256.Create(q7l0, q7h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                Vector256<byte> wq1 = Vector256.Create(q7l1, q7h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t7l20 = KernelGenHelpers.TritDigits(g7l20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l2 = t7l20;
+                Vector128<byte> g7h20 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk2, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h20 = KernelGenHelpers.TritDigits(g7h20, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h2 = t7h20;
+                Vector256<byte> wq2 = Vector256.Create(q7l2, q7h2);
+                float s2 = (1.0f * f_d_2);
+                Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                p20 -= o0;
+                acc20 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p20), Vector256.Create(s2 * d0), acc20);
+                Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t7l30 = KernelGenHelpers.TritDigits(g7l30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l3 = t7l30;
+                Vector128<byte> g7h30 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk3, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h30 = KernelGenHelpers.TritDigits(g7h30, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h3 = t7h30;
+                Vector256<byte> wq3 = Vector256.Create(q7l3, q7h3);
+                float s3 = (1.0f * f_d_3);
+                Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                p30 -= o0;
+                acc30 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p30), Vector256.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+        y20 = Vector256.Sum(acc20);
+        y30 = Vector256.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc01 = Vector256<float>.Zero;
+        Vector256<float> acc02 = Vector256<float>.Zero;
+        Vector256<float> acc03 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        Vector256<float> acc11 = Vector256<float>.Zero;
+        Vector256<float> acc12 = Vector256<float>.Zero;
+        Vector256<float> acc13 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 0);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 0);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 0);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 0);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                Vector256<byte> wq0 = Vector256.Create(q0l0, q0h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                Vector256<byte> wq1 = Vector256.Create(q0l1, q0h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 8);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 32);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 8);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 32);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 8);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 32);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 8);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                Vector256<byte> wq0 = Vector256.Create(q1l0, q1h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                Vector256<byte> wq1 = Vector256.Create(q1l1, q1h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 16);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 64);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 16);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 64);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 16);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 64);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 16);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                Vector256<byte> wq0 = Vector256.Create(q2l0, q2h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                Vector256<byte> wq1 = Vector256.Create(q2l1, q2h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 24);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 96);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 24);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 96);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 24);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 96);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 24);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                Vector256<byte> wq0 = Vector256.Create(q3l0, q3h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                Vector256<byte> wq1 = Vector256.Create(q3l1, q3h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 32);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 128);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 32);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 128);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 32);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 128);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 32);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                Vector256<byte> wq0 = Vector256.Create(q4l0, q4h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                Vector256<byte> wq1 = Vector256.Create(q4l1, q4h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 40);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 160);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 40);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 160);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 40);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 160);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 40);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                Vector256<byte> wq0 = Vector256.Create(q5l0, q5h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                Vector256<byte> wq1 = Vector256.Create(q5l1, q5h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 48);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 192);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 48);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 192);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 48);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 192);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 48);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                Vector256<byte> wq0 = Vector256.Create(q6l0, q6h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                Vector256<byte> wq1 = Vector256.Create(q6l1, q6h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 56);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 224);
+                Vector256<int> o1 = Vector256.LoadUnsafe(ref aqs1, 56);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 224);
+                Vector256<int> o2 = Vector256.LoadUnsafe(ref aqs2, 56);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 224);
+                Vector256<int> o3 = Vector256.LoadUnsafe(ref aqs3, 56);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                Vector256<byte> wq0 = Vector256.Create(q7l0, q7h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
+                p01 -= o1;
+                acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
+                Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
+                p02 -= o2;
+                acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
+                Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
+                p03 -= o3;
+                acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                Vector256<byte> wq1 = Vector256.Create(q7l1, q7h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+                Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
+                p11 -= o1;
+                acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
+                Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
+                p12 -= o2;
+                acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
+                Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
+                p13 -= o3;
+                acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y01 = Vector256.Sum(acc01);
+        y02 = Vector256.Sum(acc02);
+        y03 = Vector256.Sum(acc03);
+        y10 = Vector256.Sum(acc10);
+        y11 = Vector256.Sum(acc11);
+        y12 = Vector256.Sum(acc12);
+        y13 = Vector256.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        Vector256<float> acc10 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 0);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                Vector256<byte> wq0 = Vector256.Create(q0l0, q0h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                Vector256<byte> wq1 = Vector256.Create(q0l1, q0h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 8);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                Vector256<byte> wq0 = Vector256.Create(q1l0, q1h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                Vector256<byte> wq1 = Vector256.Create(q1l1, q1h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 16);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                Vector256<byte> wq0 = Vector256.Create(q2l0, q2h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                Vector256<byte> wq1 = Vector256.Create(q2l1, q2h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 24);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                Vector256<byte> wq0 = Vector256.Create(q3l0, q3h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                Vector256<byte> wq1 = Vector256.Create(q3l1, q3h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 32);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                Vector256<byte> wq0 = Vector256.Create(q4l0, q4h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                Vector256<byte> wq1 = Vector256.Create(q4l1, q4h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 40);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                Vector256<byte> wq0 = Vector256.Create(q5l0, q5h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                Vector256<byte> wq1 = Vector256.Create(q5l1, q5h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 48);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                Vector256<byte> wq0 = Vector256.Create(q6l0, q6h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                Vector256<byte> wq1 = Vector256.Create(q6l1, q6h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 56);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                Vector256<byte> wq0 = Vector256.Create(q7l0, q7h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                Vector256<byte> wq1 = Vector256.Create(q7l1, q7h1);
+                float s1 = (1.0f * f_d_1);
+                Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
+                p10 -= o0;
+                acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+        y10 = Vector256.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector256<float> acc00 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 0);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                Vector256<byte> wq0 = Vector256.Create(q0l0, q0h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 8);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                Vector256<byte> wq0 = Vector256.Create(q1l0, q1h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 16);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                Vector256<byte> wq0 = Vector256.Create(q2l0, q2h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 24);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                Vector256<byte> wq0 = Vector256.Create(q3l0, q3h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 32);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                Vector256<byte> wq0 = Vector256.Create(q4l0, q4h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 40);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                Vector256<byte> wq0 = Vector256.Create(q5l0, q5h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 48);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                Vector256<byte> wq0 = Vector256.Create(q6l0, q6h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
+                Vector256<int> o0 = Vector256.LoadUnsafe(ref aqs0, 56);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                Vector256<byte> wq0 = Vector256.Create(q7l0, q7h0);
+                float s0 = (1.0f * f_d_0);
+                Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
+                p00 -= o0;
+                acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector256.Sum(acc00);
+    }
+
+    /// <summary>The integer kernel with Vector128 code (portable: SSE, ARM).</summary>
+    public static void RowsV128(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        int blocks = k / BlockElementsOf;
+        int r = rowStart;
+        if (batch == 1)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+            }
+        }
+        else
+        {
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                int b = 0;
+                for (; b + 4 <= batch; b += 4)
+                {
+                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                }
+                for (; b < batch; b++)
+                {
+                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                }
+            }
+        }
+        for (; r < rowEnd; r++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                Tile1x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10, out float y20, out float y30)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_2 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 52)));
+            ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_3 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 0);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 4);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t0l20 = KernelGenHelpers.TritDigits(g0l20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l2 = t0l20;
+                Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t0h20 = KernelGenHelpers.TritDigits(g0h20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h2 = t0h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t0l30 = KernelGenHelpers.TritDigits(g0l30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l3 = t0l30;
+                Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t0h30 = KernelGenHelpers.TritDigits(g0h30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h3 = t0h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 8);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 12);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t1l20 = KernelGenHelpers.TritDigits(g1l20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l2 = t1l20;
+                Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t1h20 = KernelGenHelpers.TritDigits(g1h20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h2 = t1h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q1l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q1h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t1l30 = KernelGenHelpers.TritDigits(g1l30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l3 = t1l30;
+                Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t1h30 = KernelGenHelpers.TritDigits(g1h30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h3 = t1h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q1l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q1h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 16);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 20);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t2l20 = KernelGenHelpers.TritDigits(g2l20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l2 = t2l20;
+                Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t2h20 = KernelGenHelpers.TritDigits(g2h20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h2 = t2h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q2l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q2h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t2l30 = KernelGenHelpers.TritDigits(g2l30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l3 = t2l30;
+                Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t2h30 = KernelGenHelpers.TritDigits(g2h30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h3 = t2h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q2l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q2h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 24);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 28);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t3l20 = KernelGenHelpers.TritDigits(g3l20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l2 = t3l20;
+                Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t3h20 = KernelGenHelpers.TritDigits(g3h20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h2 = t3h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q3l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q3h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t3l30 = KernelGenHelpers.TritDigits(g3l30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l3 = t3l30;
+                Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t3h30 = KernelGenHelpers.TritDigits(g3h30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h3 = t3h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q3l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q3h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 32);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 36);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 0);
+                Vector128<byte> t4l20 = KernelGenHelpers.TritDigits(g4l20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l2 = t4l20;
+                Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 16);
+                Vector128<byte> t4h20 = KernelGenHelpers.TritDigits(g4h20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h2 = t4h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q4l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q4h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 0);
+                Vector128<byte> t4l30 = KernelGenHelpers.TritDigits(g4l30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l3 = t4l30;
+                Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 16);
+                Vector128<byte> t4h30 = KernelGenHelpers.TritDigits(g4h30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h3 = t4h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q4l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q4h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 40);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 44);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t5l20 = KernelGenHelpers.TritDigits(g5l20, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l2 = t5l20;
+                Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t5h20 = KernelGenHelpers.TritDigits(g5h20, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h2 = t5h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q5l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q5h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t5l30 = KernelGenHelpers.TritDigits(g5l30, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l3 = t5l30;
+                Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t5h30 = KernelGenHelpers.TritDigits(g5h30, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h3 = t5h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q5l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q5h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 48);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 52);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t6l20 = KernelGenHelpers.TritDigits(g6l20, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l2 = t6l20;
+                Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t6h20 = KernelGenHelpers.TritDigits(g6h20, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h2 = t6h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q6l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q6h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t6l30 = KernelGenHelpers.TritDigits(g6l30, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l3 = t6l30;
+                Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t6h30 = KernelGenHelpers.TritDigits(g6h30, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h3 = t6h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q6l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q6h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 56);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 60);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 32);
+                Vector128<byte> t7l20 = KernelGenHelpers.TritDigits(g7l20, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l2 = t7l20;
+                Vector128<byte> g7h20 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk2, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h20 = KernelGenHelpers.TritDigits(g7h20, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h2 = t7h20;
+                float s2 = (1.0f * f_d_2);
+                Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q7l2, al0);
+                Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q7h2, ah0);
+                pl20 -= ol0;
+                ph20 -= oh0;
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(s2 * d0), acc20);
+                acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(s2 * d0), acc20);
+                Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 32);
+                Vector128<byte> t7l30 = KernelGenHelpers.TritDigits(g7l30, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l3 = t7l30;
+                Vector128<byte> g7h30 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk3, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h30 = KernelGenHelpers.TritDigits(g7h30, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h3 = t7h30;
+                float s3 = (1.0f * f_d_3);
+                Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q7l3, al0);
+                Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q7h3, ah0);
+                pl30 -= ol0;
+                ph30 -= oh0;
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(s3 * d0), acc30);
+                acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(s3 * d0), acc30);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+        y20 = Vector128.Sum(acc20);
+        y30 = Vector128.Sum(acc30);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc01 = Vector128<float>.Zero;
+        Vector128<float> acc02 = Vector128<float>.Zero;
+        Vector128<float> acc03 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        Vector128<float> acc11 = Vector128<float>.Zero;
+        Vector128<float> acc12 = Vector128<float>.Zero;
+        Vector128<float> acc13 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k + e);
+            ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32) + (e >> 5));
+            ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4) + (e >> 2));
+            ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k + e);
+            ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32) + (e >> 5));
+            ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4) + (e >> 2));
+            ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k + e);
+            ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32) + (e >> 5));
+            ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 0);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 4);
+                float d1 = Unsafe.Add(ref ad1, 0);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 0);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 4);
+                float d2 = Unsafe.Add(ref ad2, 0);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 0);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 4);
+                float d3 = Unsafe.Add(ref ad3, 0);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 0);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 4);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q0l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q0h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q0l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q0h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q0l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q0h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q0l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q0h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q0l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q0h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q0l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q0h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 8);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 12);
+                float d1 = Unsafe.Add(ref ad1, 1);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 32);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 48);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 8);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 12);
+                float d2 = Unsafe.Add(ref ad2, 1);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 32);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 48);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 8);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 12);
+                float d3 = Unsafe.Add(ref ad3, 1);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 32);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 48);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 8);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 12);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q1l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q1h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q1l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q1h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q1l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q1h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q1l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q1h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q1l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q1h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q1l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q1h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 16);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 20);
+                float d1 = Unsafe.Add(ref ad1, 2);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 64);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 80);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 16);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 20);
+                float d2 = Unsafe.Add(ref ad2, 2);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 64);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 80);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 16);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 20);
+                float d3 = Unsafe.Add(ref ad3, 2);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 64);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 80);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 16);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 20);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q2l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q2h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q2l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q2h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q2l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q2h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q2l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q2h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q2l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q2h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q2l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q2h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 24);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 28);
+                float d1 = Unsafe.Add(ref ad1, 3);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 96);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 112);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 24);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 28);
+                float d2 = Unsafe.Add(ref ad2, 3);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 96);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 112);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 24);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 28);
+                float d3 = Unsafe.Add(ref ad3, 3);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 96);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 112);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 24);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 28);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q3l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q3h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q3l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q3h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q3l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q3h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q3l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q3h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q3l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q3h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q3l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q3h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 32);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 36);
+                float d1 = Unsafe.Add(ref ad1, 4);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 128);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 144);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 32);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 36);
+                float d2 = Unsafe.Add(ref ad2, 4);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 128);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 144);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 32);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 36);
+                float d3 = Unsafe.Add(ref ad3, 4);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 128);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 144);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 32);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 36);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q4l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q4h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q4l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q4h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q4l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q4h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q4l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q4h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q4l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q4h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q4l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q4h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 40);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 44);
+                float d1 = Unsafe.Add(ref ad1, 5);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 160);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 176);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 40);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 44);
+                float d2 = Unsafe.Add(ref ad2, 5);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 160);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 176);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 40);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 44);
+                float d3 = Unsafe.Add(ref ad3, 5);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 160);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 176);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 40);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 44);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q5l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q5h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q5l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q5h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q5l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q5h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q5l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q5h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q5l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q5h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q5l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q5h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 48);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 52);
+                float d1 = Unsafe.Add(ref ad1, 6);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 192);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 208);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 48);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 52);
+                float d2 = Unsafe.Add(ref ad2, 6);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 192);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 208);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 48);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 52);
+                float d3 = Unsafe.Add(ref ad3, 6);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 192);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 208);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 48);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 52);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q6l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q6h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q6l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q6h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q6l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q6h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q6l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q6h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q6l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q6h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q6l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q6h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 56);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 60);
+                float d1 = Unsafe.Add(ref ad1, 7);
+                Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 224);
+                Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 240);
+                Vector128<int> ol1 = Vector128.LoadUnsafe(ref aqs1, 56);
+                Vector128<int> oh1 = Vector128.LoadUnsafe(ref aqs1, 60);
+                float d2 = Unsafe.Add(ref ad2, 7);
+                Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 224);
+                Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 240);
+                Vector128<int> ol2 = Vector128.LoadUnsafe(ref aqs2, 56);
+                Vector128<int> oh2 = Vector128.LoadUnsafe(ref aqs2, 60);
+                float d3 = Unsafe.Add(ref ad3, 7);
+                Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 224);
+                Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 240);
+                Vector128<int> ol3 = Vector128.LoadUnsafe(ref aqs3, 56);
+                Vector128<int> oh3 = Vector128.LoadUnsafe(ref aqs3, 60);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q7l0, al1);
+                Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q7h0, ah1);
+                pl01 -= ol1;
+                ph01 -= oh1;
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
+                acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q7l0, al2);
+                Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q7h0, ah2);
+                pl02 -= ol2;
+                ph02 -= oh2;
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
+                acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q7l0, al3);
+                Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q7h0, ah3);
+                pl03 -= ol3;
+                ph03 -= oh3;
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
+                acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q7l1, al1);
+                Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q7h1, ah1);
+                pl11 -= ol1;
+                ph11 -= oh1;
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
+                acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q7l1, al2);
+                Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q7h1, ah2);
+                pl12 -= ol2;
+                ph12 -= oh2;
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
+                acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q7l1, al3);
+                Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q7h1, ah3);
+                pl13 -= ol3;
+                ph13 -= oh3;
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
+                acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y01 = Vector128.Sum(acc01);
+        y02 = Vector128.Sum(acc02);
+        y03 = Vector128.Sum(acc03);
+        y10 = Vector128.Sum(acc10);
+        y11 = Vector128.Sum(acc11);
+        y12 = Vector128.Sum(acc12);
+        y13 = Vector128.Sum(acc13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        Vector128<float> acc10 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 0);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 4);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t0l10 = KernelGenHelpers.TritDigits(g0l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l1 = t0l10;
+                Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t0h10 = KernelGenHelpers.TritDigits(g0h10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h1 = t0h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 8);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 12);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t1l10 = KernelGenHelpers.TritDigits(g1l10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l1 = t1l10;
+                Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t1h10 = KernelGenHelpers.TritDigits(g1h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h1 = t1h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q1l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q1h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 16);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 20);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t2l10 = KernelGenHelpers.TritDigits(g2l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l1 = t2l10;
+                Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t2h10 = KernelGenHelpers.TritDigits(g2h10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h1 = t2h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q2l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q2h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 24);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 28);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t3l10 = KernelGenHelpers.TritDigits(g3l10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l1 = t3l10;
+                Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t3h10 = KernelGenHelpers.TritDigits(g3h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h1 = t3h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q3l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q3h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 32);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 36);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 0);
+                Vector128<byte> t4l10 = KernelGenHelpers.TritDigits(g4l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l1 = t4l10;
+                Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 16);
+                Vector128<byte> t4h10 = KernelGenHelpers.TritDigits(g4h10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h1 = t4h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q4l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q4h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 40);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 44);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5l10 = KernelGenHelpers.TritDigits(g5l10, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l1 = t5l10;
+                Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t5h10 = KernelGenHelpers.TritDigits(g5h10, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h1 = t5h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q5l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q5h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 48);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 52);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6l10 = KernelGenHelpers.TritDigits(g6l10, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l1 = t6l10;
+                Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t6h10 = KernelGenHelpers.TritDigits(g6h10, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h1 = t6h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q6l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q6h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 56);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 60);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 32);
+                Vector128<byte> t7l10 = KernelGenHelpers.TritDigits(g7l10, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l1 = t7l10;
+                Vector128<byte> g7h10 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk1, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h10 = KernelGenHelpers.TritDigits(g7h10, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h1 = t7h10;
+                float s1 = (1.0f * f_d_1);
+                Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q7l1, al0);
+                Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q7h1, ah0);
+                pl10 -= ol0;
+                ph10 -= oh0;
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
+                acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+        y10 = Vector128.Sum(acc10);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00)
+    {
+        Vector128<float> acc00 = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            nint e = (nint)b * BlockElementsOf;
+            ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k + e);
+            ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32) + (e >> 5));
+            ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4) + (e >> 2));
+            ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes + (nint)b * BlockBytesOf);
+            float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 52)));
+            // elements 0..31
+            {
+                float d0 = Unsafe.Add(ref ad0, 0);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 0);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 4);
+                Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t0l00 = KernelGenHelpers.TritDigits(g0l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0l0 = t0l00;
+                Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t0h00 = KernelGenHelpers.TritDigits(g0h00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q0h0 = t0h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 32..63
+            {
+                float d0 = Unsafe.Add(ref ad0, 1);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 8);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 12);
+                Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t1l00 = KernelGenHelpers.TritDigits(g1l00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1l0 = t1l00;
+                Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t1h00 = KernelGenHelpers.TritDigits(g1h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q1h0 = t1h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q1l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q1h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 64..95
+            {
+                float d0 = Unsafe.Add(ref ad0, 2);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 16);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 20);
+                Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t2l00 = KernelGenHelpers.TritDigits(g2l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2l0 = t2l00;
+                Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t2h00 = KernelGenHelpers.TritDigits(g2h00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q2h0 = t2h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q2l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q2h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 96..127
+            {
+                float d0 = Unsafe.Add(ref ad0, 3);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 24);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 28);
+                Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t3l00 = KernelGenHelpers.TritDigits(g3l00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3l0 = t3l00;
+                Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t3h00 = KernelGenHelpers.TritDigits(g3h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q3h0 = t3h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q3l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q3h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 128..159
+            {
+                float d0 = Unsafe.Add(ref ad0, 4);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 32);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 36);
+                Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 0);
+                Vector128<byte> t4l00 = KernelGenHelpers.TritDigits(g4l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4l0 = t4l00;
+                Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 16);
+                Vector128<byte> t4h00 = KernelGenHelpers.TritDigits(g4h00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q4h0 = t4h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q4l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q4h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 160..191
+            {
+                float d0 = Unsafe.Add(ref ad0, 5);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 40);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 44);
+                Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5l00 = KernelGenHelpers.TritDigits(g5l00, Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1), Vector128.Create((ushort)1, 1, 1, 1, 1, 1, 1, 1));
+                Vector128<byte> q5l0 = t5l00;
+                Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t5h00 = KernelGenHelpers.TritDigits(g5h00, Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3), Vector128.Create((ushort)3, 3, 3, 3, 3, 3, 3, 3));
+                Vector128<byte> q5h0 = t5h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q5l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q5h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 192..223
+            {
+                float d0 = Unsafe.Add(ref ad0, 6);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 48);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 52);
+                Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6l00 = KernelGenHelpers.TritDigits(g6l00, Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9), Vector128.Create((ushort)9, 9, 9, 9, 9, 9, 9, 9));
+                Vector128<byte> q6l0 = t6l00;
+                Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t6h00 = KernelGenHelpers.TritDigits(g6h00, Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27), Vector128.Create((ushort)27, 27, 27, 27, 27, 27, 27, 27));
+                Vector128<byte> q6h0 = t6h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q6l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q6h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+            // elements 224..255
+            {
+                float d0 = Unsafe.Add(ref ad0, 7);
+                Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
+                Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
+                Vector128<int> ol0 = Vector128.LoadUnsafe(ref aqs0, 56);
+                Vector128<int> oh0 = Vector128.LoadUnsafe(ref aqs0, 60);
+                Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 32);
+                Vector128<byte> t7l00 = KernelGenHelpers.TritDigits(g7l00, Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81), Vector128.Create((ushort)81, 81, 81, 81, 81, 81, 81, 81));
+                Vector128<byte> q7l0 = t7l00;
+                Vector128<byte> g7h00 = Vector128.Shuffle(KernelGenHelpers.Load4(ref blk0, 48), Vector128.Create((byte)0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+                Vector128<byte> t7h00 = KernelGenHelpers.TritDigits(g7h00, Vector128.Create((ushort)1, 1, 1, 1, 3, 3, 3, 3), Vector128.Create((ushort)9, 9, 9, 9, 27, 27, 27, 27));
+                Vector128<byte> q7h0 = t7h00;
+                float s0 = (1.0f * f_d_0);
+                Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q7l0, al0);
+                Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q7h0, ah0);
+                pl00 -= ol0;
+                ph00 -= oh0;
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
+                acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+            }
+        }
+        y00 = Vector128.Sum(acc00);
+    }
+}
