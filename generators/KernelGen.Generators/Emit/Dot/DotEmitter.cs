@@ -19,9 +19,16 @@ internal static class DotEmitter
     public const int ActivationFloat = 0;
     public const int ActivationQ8 = 1;
 
-    public static void Emit(SourceWriter w, FormatSpec spec, string vis)
+    public static void Emit(SourceWriter w, FormatSpec spec, string vis) => Emit(w, spec, vis, spec.Name + "Codec", null);
+
+    /// <summary>
+    /// Emits <c>&lt;F&gt;Dot</c>, or with <paramref name="fixedK"/> the shape-specialised <c>&lt;F&gt;DotK&lt;K&gt;</c>: the row
+    /// length and block count are constants (index arithmetic folds away) and the block loop is unrolled by two.
+    /// <paramref name="codec"/> names the codec class the float path decodes with (qualified when it lives elsewhere).
+    /// </summary>
+    public static void Emit(SourceWriter w, FormatSpec spec, string vis, string codec, int? fixedK)
     {
-        string cls = spec.Name + "Dot";
+        string cls = fixedK is int fk ? $"{spec.Name}DotK{fk}" : spec.Name + "Dot";
         var plan = IntegerDotPlan.TryCreate(spec);
         w.WriteLine("/// <summary>");
         w.WriteLine($"/// Fused {spec.Name} matrix kernel: y[b, r] = Σ_k W[r, k]·x[b, k] for rows rowStart..rowEnd-1 of W (GGUF row-block");
@@ -33,13 +40,24 @@ internal static class DotEmitter
         w.OpenBlock($"{vis} static partial class {cls}");
         w.WriteLine("/// <summary>What the kernel reads: 0 = f32 activations (x), 1 = int8 activation blocks (xq, xd, xs).</summary>");
         w.WriteLine($"public const int ActivationKind = {(plan is null ? ActivationFloat : ActivationQ8)};");
+        if (fixedK is int kConst)
+        {
+            w.WriteLine("/// <summary>The row length this kernel is specialised for.</summary>");
+            w.WriteLine($"public const int K = {kConst};");
+        }
         w.WriteLine();
         w.WriteLine("/// <summary>Computes y[b·yStride + r] for r in [rowStart, rowEnd) and b in [0, batch).</summary>");
         w.WriteLine("/// <remarks>Activation row b: x[b·k..], xq[b·k..], xd[b·k/32..] (scale per 32), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/4..] (Σxq per 4).</remarks>");
         w.OpenBlock("public static void Rows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)");
+        if (fixedK is not null)
+        {
+            w.OpenBlock("if (k != K)");
+            w.WriteLine($"throw new ArgumentException($\"This kernel is specialised for K = {{K}}; got k = {{k}}.\", nameof(k));");
+            w.CloseBlock();
+        }
         if (plan is null)
         {
-            FloatDotEmitter.EmitBody(w, spec);
+            FloatDotEmitter.EmitBody(w, spec, codec);
         }
         else
         {
@@ -53,7 +71,7 @@ internal static class DotEmitter
         }
         else
         {
-            IntegerDotEmitter.EmitMembers(w, spec, plan);
+            IntegerDotEmitter.EmitMembers(w, spec, plan, codec, fixedK);
         }
         w.CloseBlock();
     }

@@ -12,11 +12,10 @@ internal static class FloatDotEmitter
     /// <summary>Elements decoded per stripe: a multiple of every block size up to 256, 1 KiB of floats.</summary>
     private const int Stripe = 256;
 
-    public static void EmitBody(SourceWriter w, FormatSpec spec)
+    public static void EmitBody(SourceWriter w, FormatSpec spec, string codec)
     {
         int stripeBlocks = System.Math.Max(1, Stripe / spec.BlockElements);
         int stripeElements = stripeBlocks * spec.BlockElements;
-        string codec = spec.Name + "Codec";
         w.WriteLine($"Span<float> decoded = stackalloc float[{stripeElements}];");
         w.WriteLine("Span<float> sums = batch <= 64 ? stackalloc float[batch] : new float[batch];");
         w.OpenBlock("for (int r = rowStart; r < rowEnd; r++)");

@@ -34,56 +34,60 @@ internal static class IntegerDotEmitter
         w.CloseBlock();
     }
 
-    public static void EmitMembers(SourceWriter w, FormatSpec spec, IntegerDotPlan plan)
+    public static void EmitMembers(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, string codec, int? fixedK)
     {
         FloatDotEmitter.EmitConstants(w, spec);
         w.WriteLine();
         const string signature = "(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)";
         w.WriteLine("/// <summary>The float kernel (f32 activations), for hardware without SIMD and as a cross-check.</summary>");
         w.OpenBlock("public static void RowsFloat" + signature);
-        FloatDotEmitter.EmitBody(w, spec);
+        FloatDotEmitter.EmitBody(w, spec, codec);
         w.CloseBlock();
         foreach (int width in new[] { 256, 128 })
         {
             w.WriteLine();
             w.WriteLine($"/// <summary>The integer kernel with Vector{width} code{(width == 256 ? " (AVX2 byte multiply-adds)" : " (portable: SSE, ARM)")}.</summary>");
             w.OpenBlock($"public static void RowsV{width}" + signature);
-            w.WriteLine("int blocks = k / BlockElementsOf;");
+            if (fixedK is null)
+            {
+                w.WriteLine("int blocks = k / BlockElementsOf;");
+            }
             w.WriteLine("int r = rowStart;");
             // Batch 1 (token generation): four rows per pass share every activation load and offset correction.
             // Batches: two rows by four activation rows per pass, so each unpacked weight chunk feeds eight products.
             w.OpenBlock("if (batch == 1)");
             w.OpenBlock("for (; r + 4 <= rowEnd; r += 4)");
-            EmitCall(w, width, 4, 1, "0");
+            EmitCall(w, width, 4, 1, "0", fixedK is not null);
             w.CloseBlock();
             w.CloseBlock();
             w.OpenBlock("else");
             w.OpenBlock("for (; r + 2 <= rowEnd; r += 2)");
             w.WriteLine("int b = 0;");
             w.OpenBlock("for (; b + 4 <= batch; b += 4)");
-            EmitCall(w, width, 2, 4, "b");
+            EmitCall(w, width, 2, 4, "b", fixedK is not null);
             w.CloseBlock();
             w.OpenBlock("for (; b < batch; b++)");
-            EmitCall(w, width, 2, 1, "b");
+            EmitCall(w, width, 2, 1, "b", fixedK is not null);
             w.CloseBlock();
             w.CloseBlock();
             w.CloseBlock();
             w.OpenBlock("for (; r < rowEnd; r++)");
             w.OpenBlock("for (int b = 0; b < batch; b++)");
-            EmitCall(w, width, 1, 1, "b");
+            EmitCall(w, width, 1, 1, "b", fixedK is not null);
             w.CloseBlock();
             w.CloseBlock();
             w.CloseBlock();
             foreach (var (rows, acts) in new[] { (4, 1), (2, 4), (2, 1), (1, 1) })
             {
                 w.WriteLine();
-                EmitTile(w, spec, plan, width, rows, acts);
+                EmitTile(w, spec, plan, width, rows, acts, fixedK);
             }
         }
     }
 
-    private static void EmitCall(SourceWriter w, int width, int rows, int acts, string b)
+    private static void EmitCall(SourceWriter w, int width, int rows, int acts, string b, bool fixedK)
     {
+        string shape = fixedK ? "" : "blocks, k, ";
         var outs = new List<string>();
         for (int i = 0; i < rows; i++)
         {
@@ -92,7 +96,7 @@ internal static class IntegerDotEmitter
                 outs.Add($"out float y{i}{j}");
             }
         }
-        w.WriteLine($"Tile{rows}x{acts}V{width}(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint){b} * k), ref Unsafe.Add(ref xd, (nint){b} * (k / 32)), ref Unsafe.Add(ref xs, (nint){b} * (k / 16)), ref Unsafe.Add(ref xqs, (nint){b} * (k / 4)), {string.Join(", ", outs)});");
+        w.WriteLine($"Tile{rows}x{acts}V{width}(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, {shape}ref Unsafe.Add(ref xq, (nint){b} * k), ref Unsafe.Add(ref xd, (nint){b} * (k / 32)), ref Unsafe.Add(ref xs, (nint){b} * (k / 16)), ref Unsafe.Add(ref xqs, (nint){b} * (k / 4)), {string.Join(", ", outs)});");
         for (int i = 0; i < rows; i++)
         {
             for (int j = 0; j < acts; j++)
@@ -107,7 +111,7 @@ internal static class IntegerDotEmitter
     /// activation rows (k apart). Per 32-element chunk, the activation vectors and offset corrections are loaded
     /// once and every row's unpacked chunk multiplies all of them.
     /// </summary>
-    private static void EmitTile(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int width, int rows, int acts)
+    private static void EmitTile(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int width, int rows, int acts, int? fixedK)
     {
         string vec = width == 256 ? "Vector256" : "Vector128";
         var outs = new List<string>();
@@ -119,7 +123,13 @@ internal static class IntegerDotEmitter
             }
         }
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.OpenBlock($"private static void Tile{rows}x{acts}V{width}(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, {string.Join(", ", outs)})");
+        string shape = fixedK is null ? "int blocks, int k, " : "";
+        w.OpenBlock($"private static void Tile{rows}x{acts}V{width}(ref byte row, nint rowBytes, {shape}ref sbyte xq, ref float xd, ref float xs, ref int xqs, {string.Join(", ", outs)})");
+        if (fixedK is int kConst)
+        {
+            w.WriteLine($"const int k = {kConst};");
+            w.WriteLine($"const int blocks = {kConst / spec.BlockElements};");
+        }
         for (int i = 0; i < rows; i++)
         {
             for (int j = 0; j < acts; j++)
@@ -137,172 +147,194 @@ internal static class IntegerDotEmitter
         bool biasPerBlock = plan.Bias is not null && biasPeriod >= spec.BlockElements;
         string dot = plan.SignedWeights ? "DotI8I8" : "DotU8I8";
         string asW = plan.SignedWeights ? ".AsSByte()" : "";
-        w.OpenBlock("for (int b = 0; b < blocks; b++)");
-        w.WriteLine("nint e = (nint)b * BlockElementsOf;");
-        for (int j = 0; j < acts; j++)
+        void Body()
         {
-            w.WriteLine($"ref sbyte aq{j} = ref Unsafe.Add(ref xq, {j} * k + e);");
-            w.WriteLine($"ref float ad{j} = ref Unsafe.Add(ref xd, {j} * (k / 32) + (e >> 5));");
-            if (plan.Bias is not null)
-            {
-                w.WriteLine($"ref float as{j} = ref Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4));");
-            }
-            if (plan.ConstantOffset != 0)
-            {
-                w.WriteLine($"ref int aqs{j} = ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2));");
-            }
-        }
-        bool needsSpan = plan.GroupArrays(spec).Any(a => a.Runs.Any(r => r.Pieces.Any(p => p.Kind != PieceKind.Bits)));
-        for (int i = 0; i < rows; i++)
-        {
-            w.WriteLine($"ref byte blk{i} = ref Unsafe.Add(ref row, {i} * rowBytes + (nint)b * BlockBytesOf);");
-            if (needsSpan)
-            {
-                w.WriteLine($"ReadOnlySpan<byte> block{i} = MemoryMarshal.CreateReadOnlySpan(ref blk{i}, BlockBytesOf);");
-            }
-            EmitFieldLocals(w, spec, plan, i);
-        }
-        if (biasPerBlock)
-        {
+            w.WriteLine("nint e = (nint)b * BlockElementsOf;");
             for (int j = 0; j < acts; j++)
             {
-                w.WriteLine($"float xsum{j} = 0f;");
-            }
-        }
-        string S(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Scale, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
-        string M(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Bias!, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
-        for (int c = 0; c < chunks; c++)
-        {
-            int e0 = c * 32;
-            w.WriteLine($"// elements {e0}..{e0 + 31}");
-            w.OpenBlock();
-            for (int j = 0; j < acts; j++)
-            {
-                w.WriteLine($"float d{j} = Unsafe.Add(ref ad{j}, {c});");
-                if (width == 256)
-                {
-                    w.WriteLine($"Vector256<sbyte> a{j} = Vector256.LoadUnsafe(ref aq{j}, {e0});");
-                    if (plan.ConstantOffset != 0)
-                    {
-                        w.WriteLine($"Vector256<int> o{j} = {Times("Vector256", $"Vector256.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
-                    }
-                }
-                else
-                {
-                    w.WriteLine($"Vector128<sbyte> al{j} = Vector128.LoadUnsafe(ref aq{j}, {e0});");
-                    w.WriteLine($"Vector128<sbyte> ah{j} = Vector128.LoadUnsafe(ref aq{j}, {e0 + 16});");
-                    if (plan.ConstantOffset != 0)
-                    {
-                        w.WriteLine($"Vector128<int> ol{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
-                        w.WriteLine($"Vector128<int> oh{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c + 4})", plan.ConstantOffset)};");
-                    }
-                }
+                w.WriteLine($"ref sbyte aq{j} = ref Unsafe.Add(ref xq, {j} * k + e);");
+                w.WriteLine($"ref float ad{j} = ref Unsafe.Add(ref xd, {j} * (k / 32) + (e >> 5));");
                 if (plan.Bias is not null)
                 {
-                    string xsLo = $"Unsafe.Add(ref as{j}, {2 * c})";
-                    string xsHi = $"Unsafe.Add(ref as{j}, {2 * c + 1})";
-                    if (biasPerBlock)
+                    w.WriteLine($"ref float as{j} = ref Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4));");
+                }
+                if (plan.ConstantOffset != 0)
+                {
+                    w.WriteLine($"ref int aqs{j} = ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2));");
+                }
+            }
+            bool needsSpan = plan.GroupArrays(spec).Any(a => a.Runs.Any(r => r.Pieces.Any(p => p.Kind != PieceKind.Bits)));
+            for (int i = 0; i < rows; i++)
+            {
+                w.WriteLine($"ref byte blk{i} = ref Unsafe.Add(ref row, {i} * rowBytes + (nint)b * BlockBytesOf);");
+                if (needsSpan)
+                {
+                    w.WriteLine($"ReadOnlySpan<byte> block{i} = MemoryMarshal.CreateReadOnlySpan(ref blk{i}, BlockBytesOf);");
+                }
+                EmitFieldLocals(w, spec, plan, i);
+            }
+            if (biasPerBlock)
+            {
+                for (int j = 0; j < acts; j++)
+                {
+                    w.WriteLine($"float xsum{j} = 0f;");
+                }
+            }
+            string S(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Scale, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
+            string M(int i, int elem) => RowFields(FormatEmitter.Scalar(plan.Bias!, spec, a => $"a_{a.Name}_{elem / a.GroupSize}_r{i}"), spec, i);
+            for (int c = 0; c < chunks; c++)
+            {
+                int e0 = c * 32;
+                w.WriteLine($"// elements {e0}..{e0 + 31}");
+                w.OpenBlock();
+                for (int j = 0; j < acts; j++)
+                {
+                    w.WriteLine($"float d{j} = Unsafe.Add(ref ad{j}, {c});");
+                    if (width == 256)
                     {
-                        w.WriteLine($"xsum{j} += {xsLo} + {xsHi};");
-                    }
-                    else if (biasPeriod >= 32)
-                    {
-                        w.WriteLine($"float xc{j} = {xsLo} + {xsHi};");
+                        w.WriteLine($"Vector256<sbyte> a{j} = Vector256.LoadUnsafe(ref aq{j}, {e0});");
+                        if (plan.ConstantOffset != 0)
+                        {
+                            w.WriteLine($"Vector256<int> o{j} = {Times("Vector256", $"Vector256.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
+                        }
                     }
                     else
                     {
-                        w.WriteLine($"float xl{j} = {xsLo};");
-                        w.WriteLine($"float xh{j} = {xsHi};");
+                        w.WriteLine($"Vector128<sbyte> al{j} = Vector128.LoadUnsafe(ref aq{j}, {e0});");
+                        w.WriteLine($"Vector128<sbyte> ah{j} = Vector128.LoadUnsafe(ref aq{j}, {e0 + 16});");
+                        if (plan.ConstantOffset != 0)
+                        {
+                            w.WriteLine($"Vector128<int> ol{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
+                            w.WriteLine($"Vector128<int> oh{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c + 4})", plan.ConstantOffset)};");
+                        }
+                    }
+                    if (plan.Bias is not null)
+                    {
+                        string xsLo = $"Unsafe.Add(ref as{j}, {2 * c})";
+                        string xsHi = $"Unsafe.Add(ref as{j}, {2 * c + 1})";
+                        if (biasPerBlock)
+                        {
+                            w.WriteLine($"xsum{j} += {xsLo} + {xsHi};");
+                        }
+                        else if (biasPeriod >= 32)
+                        {
+                            w.WriteLine($"float xc{j} = {xsLo} + {xsHi};");
+                        }
+                        else
+                        {
+                            w.WriteLine($"float xl{j} = {xsLo};");
+                            w.WriteLine($"float xh{j} = {xsHi};");
+                        }
                     }
                 }
-            }
-            var loChunk = plan.Chunks.Chunks[2 * c];
-            var hiChunk = plan.Chunks.Chunks[2 * c + 1];
-            for (int i = 0; i < rows; i++)
-            {
-                string blk = $"blk{i}";
-                string lo = "", hi = "", wq = $"wq{i}";
-                if (width == 256)
+                var loChunk = plan.Chunks.Chunks[2 * c];
+                var hiChunk = plan.Chunks.Chunks[2 * c + 1];
+                for (int i = 0; i < rows; i++)
                 {
-                    if (!TryEmitWide(w, plan, loChunk, hiChunk, $"{c}_{i}", blk, wq))
+                    string blk = $"blk{i}";
+                    string lo = "", hi = "", wq = $"wq{i}";
+                    if (width == 256)
+                    {
+                        if (!TryEmitWide(w, plan, loChunk, hiChunk, $"{c}_{i}", blk, wq))
+                        {
+                            lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
+                            hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
+                            w.WriteLine($"Vector256<byte> {wq} = Vector256.Create({lo}, {hi});");
+                        }
+                    }
+                    else
                     {
                         lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
                         hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
-                        w.WriteLine($"Vector256<byte> {wq} = Vector256.Create({lo}, {hi});");
                     }
-                }
-                else
-                {
-                    lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
-                    hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
-                }
-                // Group values (sub-scales, mins) are unpacked where they are used: short live ranges keep a
-                // four-row tile of a 256-element format in registers.
-                EmitGroupValues(w, spec, plan, i, new[] { e0, e0 + 16 });
-                if (scalePeriod == 16)
-                {
-                    w.WriteLine($"float sLo{i} = {S(i, e0)};");
-                    w.WriteLine($"float sHi{i} = {S(i, e0 + 16)};");
-                }
-                else
-                {
-                    w.WriteLine($"float s{i} = {S(i, e0)};");
-                }
-                for (int j = 0; j < acts; j++)
-                {
-                    string acc = $"acc{i}{j}";
-                    if (width == 256)
+                    // Group values (sub-scales, mins) are unpacked where they are used: short live ranges keep a
+                    // four-row tile of a 256-element format in registers.
+                    EmitGroupValues(w, spec, plan, i, new[] { e0, e0 + 16 });
+                    if (scalePeriod == 16)
                     {
-                        string p = $"p{i}{j}";
-                        w.WriteLine($"Vector256<int> {p} = KernelGenHelpers.{dot}({wq}{asW}, a{j});");
-                        if (plan.ConstantOffset != 0)
-                        {
-                            w.WriteLine($"{p} -= o{j};");
-                        }
-                        string sv = scalePeriod == 16
-                            ? $"Vector256.Create(Vector128.Create(sLo{i} * d{j}), Vector128.Create(sHi{i} * d{j}))"
-                            : $"Vector256.Create(s{i} * d{j})";
-                        w.WriteLine($"{acc} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle({p}), {sv}, {acc});");
+                        w.WriteLine($"float sLo{i} = {S(i, e0)};");
+                        w.WriteLine($"float sHi{i} = {S(i, e0 + 16)};");
                     }
                     else
                     {
-                        w.WriteLine($"Vector128<int> pl{i}{j} = KernelGenHelpers.{dot}({lo}{asW}, al{j});");
-                        w.WriteLine($"Vector128<int> ph{i}{j} = KernelGenHelpers.{dot}({hi}{asW}, ah{j});");
-                        if (plan.ConstantOffset != 0)
-                        {
-                            w.WriteLine($"pl{i}{j} -= ol{j};");
-                            w.WriteLine($"ph{i}{j} -= oh{j};");
-                        }
-                        string sl = scalePeriod == 16 ? $"sLo{i}" : $"s{i}";
-                        string sh = scalePeriod == 16 ? $"sHi{i}" : $"s{i}";
-                        w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{i}{j}), Vector128.Create({sl} * d{j}), {acc});");
-                        w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{i}{j}), Vector128.Create({sh} * d{j}), {acc});");
+                        w.WriteLine($"float s{i} = {S(i, e0)};");
                     }
-                    if (plan.Bias is not null && !biasPerBlock)
+                    for (int j = 0; j < acts; j++)
                     {
-                        w.WriteLine(biasPeriod >= 32
-                            ? $"m{i}{j} += {M(i, e0)} * xc{j};"
-                            : $"m{i}{j} += {M(i, e0)} * xl{j} + {M(i, e0 + 16)} * xh{j};");
+                        string acc = $"acc{i}{j}";
+                        if (width == 256)
+                        {
+                            string p = $"p{i}{j}";
+                            w.WriteLine($"Vector256<int> {p} = KernelGenHelpers.{dot}({wq}{asW}, a{j});");
+                            if (plan.ConstantOffset != 0)
+                            {
+                                w.WriteLine($"{p} -= o{j};");
+                            }
+                            string sv = scalePeriod == 16
+                                ? $"Vector256.Create(Vector128.Create(sLo{i} * d{j}), Vector128.Create(sHi{i} * d{j}))"
+                                : $"Vector256.Create(s{i} * d{j})";
+                            w.WriteLine($"{acc} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle({p}), {sv}, {acc});");
+                        }
+                        else
+                        {
+                            w.WriteLine($"Vector128<int> pl{i}{j} = KernelGenHelpers.{dot}({lo}{asW}, al{j});");
+                            w.WriteLine($"Vector128<int> ph{i}{j} = KernelGenHelpers.{dot}({hi}{asW}, ah{j});");
+                            if (plan.ConstantOffset != 0)
+                            {
+                                w.WriteLine($"pl{i}{j} -= ol{j};");
+                                w.WriteLine($"ph{i}{j} -= oh{j};");
+                            }
+                            string sl = scalePeriod == 16 ? $"sLo{i}" : $"s{i}";
+                            string sh = scalePeriod == 16 ? $"sHi{i}" : $"s{i}";
+                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{i}{j}), Vector128.Create({sl} * d{j}), {acc});");
+                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{i}{j}), Vector128.Create({sh} * d{j}), {acc});");
+                        }
+                        if (plan.Bias is not null && !biasPerBlock)
+                        {
+                            w.WriteLine(biasPeriod >= 32
+                                ? $"m{i}{j} += {M(i, e0)} * xc{j};"
+                                : $"m{i}{j} += {M(i, e0)} * xl{j} + {M(i, e0 + 16)} * xh{j};");
+                        }
                     }
-                }
-            }
-            w.CloseBlock();
-        }
-        if (biasPerBlock)
-        {
-            for (int i = 0; i < rows; i++)
-            {
-                w.OpenBlock();
-                EmitGroupValues(w, spec, plan, i, new[] { 0 });
-                w.WriteLine($"float mb{i} = {M(i, 0)};");
-                for (int j = 0; j < acts; j++)
-                {
-                    w.WriteLine($"m{i}{j} += mb{i} * xsum{j};");
                 }
                 w.CloseBlock();
             }
+            if (biasPerBlock)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    w.OpenBlock();
+                    EmitGroupValues(w, spec, plan, i, new[] { 0 });
+                    w.WriteLine($"float mb{i} = {M(i, 0)};");
+                    for (int j = 0; j < acts; j++)
+                    {
+                        w.WriteLine($"m{i}{j} += mb{i} * xsum{j};");
+                    }
+                    w.CloseBlock();
+                }
+            }
         }
-        w.CloseBlock();
+
+        if (fixedK is int fk && fk / spec.BlockElements % 2 == 0)
+        {
+            // Shape-specialised: the block count is a constant; unroll the block loop by two.
+            w.OpenBlock("for (int bb = 0; bb < blocks; bb += 2)");
+            w.OpenBlock();
+            w.WriteLine("int b = bb;");
+            Body();
+            w.CloseBlock();
+            w.OpenBlock();
+            w.WriteLine("int b = bb + 1;");
+            Body();
+            w.CloseBlock();
+            w.CloseBlock();
+        }
+        else
+        {
+            w.OpenBlock("for (int b = 0; b < blocks; b++)");
+            Body();
+            w.CloseBlock();
+        }
         for (int i = 0; i < rows; i++)
         {
             for (int j = 0; j < acts; j++)

@@ -203,7 +203,9 @@ internal sealed class IntegerDotPlan
                 {
                     return null;
                 }
-                ExprSpec Mul(ExprSpec x) => Float(leftFree ? new Binary("*", factor, x) : new Binary("*", x, factor));
+                ExprSpec Mul(ExprSpec x) => x is FloatLiteral { Value: 1f }
+                    ? factor
+                    : Float(leftFree ? new Binary("*", factor, x) : new Binary("*", x, factor));
                 return (Mul(d.Value.S!), d.Value.W, d.Value.M is null ? null : Mul(d.Value.M));
             }
             case Binary { Op: "+" or "-", IsFloat: true } b:
