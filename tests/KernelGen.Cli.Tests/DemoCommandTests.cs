@@ -25,6 +25,12 @@ public class DemoCommandTests
         Assert.Equal(6, kernelRows.Count);
         Assert.Contains(kernelRows, l => l.Contains("tiny-llama-Q8_0.gguf", StringComparison.Ordinal) && l.Contains("Q8_0", StringComparison.Ordinal));
         Assert.Contains(kernelRows, l => l.Contains("blk.0.ffn_down.weight", StringComparison.Ordinal) && l.Contains("Q4_K", StringComparison.Ordinal));
+        // The GPU backend (ILGPU; its CPU accelerator on a machine without a GPU) runs the same six tensors, labelled with its device.
+        Assert.Matches(@"(?m)^  cpu: CPU, ", r.Stdout);
+        Assert.Matches(@"(?m)^  gpu: ILGPU (CUDA|OpenCL|CPU accelerator): ", r.Stdout);
+        var gpuRows = r.Stdout.Split('\n').Where(l => l.Contains("gpu", StringComparison.Ordinal) && l.Contains(".weight", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, gpuRows.Count);
+        Assert.Contains(gpuRows, l => l.Contains("output.weight", StringComparison.Ordinal) && l.Contains("Q6_K", StringComparison.Ordinal));
         var worst = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"worst error ([0-9.e+-]+)");
         Assert.True(worst.Success);
         Assert.True(double.Parse(worst.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-4, worst.Value);

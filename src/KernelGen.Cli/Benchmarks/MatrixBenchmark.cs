@@ -79,10 +79,11 @@ public static class MatrixBenchmark
 
     public static MatrixBenchResult Run(MatrixBenchOptions o, TextWriter log, CancellationToken cancellation)
     {
-        // The backend first: an unavailable one (--backend gpu today) fails before any work.
+        // The backend first: an unusable one (a forced GPU that is not here) fails before any work.
         using var backend = MatrixBackends.Create(o.Backend, o.Threads);
+        log.WriteLine($"bench {o.Op}: backend {backend.Name}: {backend.Description}");
         var total = Stopwatch.StartNew();
-        var weights = MatrixWeights.Build(o.Format, o.K, o.N, o.Cold, m => log.WriteLine($"bench {o.Op}: {m}"));
+        var weights = MatrixWeights.Build(o.Format, o.K, o.N, bytes => backend.CopyCount(bytes, o.Cold), backend.CacheBytes, m => log.WriteLine($"bench {o.Op}: {m}"));
         cancellation.ThrowIfCancellationRequested();
         var x = MatrixWeights.RandomActivations(o.Batch, o.K, seed: 7);
         using var session = backend.Open(weights.Copies, x, o.Batch);
@@ -91,8 +92,10 @@ public static class MatrixBenchmark
         var bandwidth = new List<double>();
         for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
 
-        // JIT: the kernel on a small matrix until the tiered JIT has promoted it, then full-size calls.
-        BenchTimer.WarmUp(() => small.Run(0));
+        // JIT: the kernel on a small matrix until the tiered JIT has promoted it, then full-size calls. GPU kernels are
+        // compiled at load: a few untimed calls.
+        if (backend.NeedsJitWarmUp) BenchTimer.WarmUp(() => small.Run(0));
+        else for (int i = 0; i < 3; i++) small.Run(0);
         int next = 0;
         void Call()
         {

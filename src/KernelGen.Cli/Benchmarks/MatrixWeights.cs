@@ -101,8 +101,11 @@ public sealed class MatrixWeights
     private readonly ReadOnlyMemory<byte> _blockRows;
     private readonly TensorLayer? _layer;
 
-    private MatrixWeights(MatrixFormat format, int k, int n, IReadOnlyList<QuantizedMatrix> copies, ReadOnlyMemory<byte> blockRows, TensorLayer? layer)
+    private readonly long _cacheBytes;
+
+    private MatrixWeights(MatrixFormat format, int k, int n, IReadOnlyList<QuantizedMatrix> copies, ReadOnlyMemory<byte> blockRows, TensorLayer? layer, long cacheBytes)
     {
+        _cacheBytes = cacheBytes;
         Format = format;
         K = k;
         N = n;
@@ -124,8 +127,11 @@ public sealed class MatrixWeights
     /// <summary>Bytes of all copies.</summary>
     public long TotalBytes => WeightBytes * Copies.Count;
 
-    /// <summary>True when the copies together are at least 4x the last-level cache, so a call finds its copy in DRAM.</summary>
-    public bool Cold => Copies.Count > 1 && TotalBytes >= 4 * LastLevelCacheBytes;
+    /// <summary>
+    /// True when the copies together are at least 4x the last-level cache in front of the backend's memory (the host L3,
+    /// or a GPU's L2), so a call finds its copy in DRAM.
+    /// </summary>
+    public bool Cold => Copies.Count > 1 && TotalBytes >= 4 * _cacheBytes;
 
     /// <summary>Decodes row <paramref name="row"/> of W with the format's scalar reference decoder (GGUF rows or the checkpoint layer, not the repacked copy).</summary>
     public void ReferenceRow(int row, Span<float> destination)
@@ -152,7 +158,15 @@ public sealed class MatrixWeights
     /// <paramref name="cold"/>, copies until they total max(<see cref="MinColdBytes"/>, <see cref="MinColdCopies"/>
     /// copies), bounded by a quarter of the memory available now.
     /// </summary>
-    public static MatrixWeights Build(MatrixFormat format, int k, int n, bool cold, Action<string>? log = null)
+    public static MatrixWeights Build(MatrixFormat format, int k, int n, bool cold, Action<string>? log = null) =>
+        Build(format, k, n, bytes => CopyCount(bytes, cold), LastLevelCacheBytes, log);
+
+    /// <summary>
+    /// Builds the weights for a backend: <paramref name="copyCount"/> says how many copies of a matrix of so many bytes
+    /// to make (<see cref="IMatrixBackend.CopyCount"/>), <paramref name="cacheBytes"/> is the cache they must exceed 4x
+    /// to be reported cold (<see cref="IMatrixBackend.CacheBytes"/>).
+    /// </summary>
+    public static MatrixWeights Build(MatrixFormat format, int k, int n, Func<long, int> copyCount, long cacheBytes, Action<string>? log = null)
     {
         var floats = RandomRows(Math.Min(n, DistinctRows), k, seed: 20261123);
         if (format.Kind == MatrixFormatKind.Block)
@@ -167,7 +181,7 @@ public sealed class MatrixWeights
             var first = GC.AllocateUninitializedArray<byte>((int)weightBytes, pinned: true);
             for (int r = 0; r < n; r++)
                 quantized.AsSpan((int)(r % distinct * rowBytes), (int)rowBytes).CopyTo(first.AsSpan((int)(r * rowBytes)));
-            int count = CopyCount(weightBytes, cold);
+            int count = Math.Max(1, copyCount(weightBytes));
             log?.Invoke($"weights: {n} x {k} {f.Name}, {weightBytes:N0} bytes x {count} cop{(count == 1 ? "y" : "ies")}");
             var copies = new List<QuantizedMatrix>(count) { QuantizedMatrix.FromRows(f, first, k, n) };
             // Further copies share big arrays (at most 1 GiB each), each copy 64-byte aligned within its array.
@@ -185,17 +199,17 @@ public sealed class MatrixWeights
                 first.AsSpan().CopyTo(memory.Span);
                 copies.Add(QuantizedMatrix.FromRows(f, memory, k, n));
             }
-            return new MatrixWeights(format, k, n, copies, first, null);
+            return new MatrixWeights(format, k, n, copies, first, null, cacheBytes);
         }
 
         var layer = BuildLayer(format, k, n, floats);
         var matrix = MatrixRepack.FromLayer(layer);
-        int layerCopies = CopyCount(matrix.WeightBytes, cold);
+        int layerCopies = Math.Max(1, copyCount(matrix.WeightBytes));
         log?.Invoke($"weights: {n} x {k} {format.Name} repacked to {matrix.Format.Name}, {matrix.WeightBytes:N0} bytes x {layerCopies} cop{(layerCopies == 1 ? "y" : "ies")}");
         var list = new List<QuantizedMatrix>(layerCopies) { matrix };
         // Repacking is a load-time cost (~0.1 µs per weight); the cold copies are byte copies of the first.
         while (list.Count < layerCopies) list.Add(matrix.Clone());
-        return new MatrixWeights(format, k, n, list, default, layer);
+        return new MatrixWeights(format, k, n, list, default, layer, cacheBytes);
     }
 
     /// <summary>How many copies: 1 when hot; cold: enough for max(256 MiB, 8 copies), within a quarter of the available memory.</summary>

@@ -26,7 +26,7 @@ public static class BenchMatrixCommand
         var n = new Option<int>("--n") { Description = "Outputs (rows of W).", DefaultValueFactory = _ => 4096 };
         var batch = new Option<int>("--batch") { Description = $"Activation rows per call, 1..{MaxBatch} (1 = matrix-vector).", DefaultValueFactory = _ => defaultBatch };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (one persistent pool; the bandwidth probe runs on it too).", DefaultValueFactory = _ => 1 };
-        var backend = new Option<string>("--backend") { Description = "cpu, or gpu (not in this build yet).", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "cpu, or gpu: ILGPU on CUDA, else OpenCL, else its (slow) CPU accelerator; KERNELGEN_GPU_BACKEND=cuda|opencl|cpu forces one.", DefaultValueFactory = _ => "cpu" };
         var seconds = new Option<double>("--seconds") { Description = $"Time budget of the timed calls (at least {MatrixBenchmark.MinCalls} calls, at most {MatrixBenchmark.MaxCalls}).", DefaultValueFactory = _ => 1.5 };
         var weights = new Option<string?>("--weights") { Description = "cold: rotate copies of W totalling max(256 MiB, 8 copies) so each call streams from DRAM; hot: one copy. Default: cold for batch 1, hot otherwise." };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout (progress goes to stderr)." };
@@ -83,7 +83,7 @@ public static class BenchMatrixCommand
         console.MarkupLine(Markup.Escape($"weights: {r.KernelFormat}" + (r.SourceFormat != r.KernelFormat ? $" (repacked from {r.SourceFormat})" : "") +
             $", {r.WeightBytes / 1e6:F2} MB per copy, {copies}"));
         console.MarkupLine(Markup.Escape($"timing: {r.Calls} calls after warm-up, min {Duration(r.SecondsMin)}, median {Duration(r.SecondsPerCall)}, p90 {Duration(r.SecondsP90)}; " +
-            $"read bandwidth: median of {r.MemoryReadSamples.Count} measurements on the same {o.Threads} thread(s), {r.MemoryReadSamples[0].ToString("F1", inv)}-{r.MemoryReadSamples[^1].ToString("F1", inv)} GB/s"));
+            $"read bandwidth: median of {r.MemoryReadSamples.Count} measurements {(o.Backend == "gpu" ? "of device memory" : $"on the same {o.Threads} thread(s)")}, {r.MemoryReadSamples[0].ToString("F1", inv)}-{r.MemoryReadSamples[^1].ToString("F1", inv)} GB/s"));
         console.MarkupLine(Markup.Escape($"error: max over {r.CheckedRows} rows ({r.CheckedRowsRule}) x {o.Batch} of |y - ref| / sum_k |W[r,k]*x[k]|, ref in float64"));
     }
 }

@@ -11,8 +11,9 @@ namespace KernelGen.Cli.Commands;
 /// <summary>
 /// The demo's kernel step: <see cref="QuantizedMatrix.MatVec"/> and a batch-8 <see cref="QuantizedMatrix.MatMul"/>
 /// on real weight tensors of the sample (Q4_K_M) and of the same tiny llama quantized by llama.cpp to Q8_0, on every
-/// backend available here (<see cref="MatrixBackends.Available"/>: the CPU; a GPU once KernelGen.Gpu is wired in
-/// <see cref="GpuMatrixBackend"/>), with the error against a float64 reference and the time per call.
+/// backend available here (<see cref="MatrixBackends.Available"/>: the CPU, and the GPU backend on the device
+/// <see cref="GpuMatrixBackend"/> chose: CUDA, OpenCL, or ILGPU's CPU accelerator when there is no GPU), with the error
+/// against a float64 reference and the time per call.
 /// </summary>
 public static class DemoKernels
 {
@@ -22,6 +23,9 @@ public static class DemoKernels
     public static readonly string[] Tensors = ["blk.0.attn_q.weight", "blk.0.ffn_down.weight", "output.weight"];
 
     public const int Batch = 8;
+
+    /// <summary>Rows of each tensor multiplied on ILGPU's CPU accelerator (the whole tensor on the CPU and on a real GPU).</summary>
+    public const int CpuAcceleratorRows = 32;
 
     public static void Run(string sample, string work, IAnsiConsole console)
     {
@@ -46,8 +50,8 @@ public static class DemoKernels
             .AddColumn(new TableColumn($"matmul x{Batch}").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned()).AddColumn(new TableColumn("max rel error").RightAligned());
         double worst = 0;
         var backends = MatrixBackends.Available(Math.Min(Environment.ProcessorCount, 4)).ToList();
-        console.MarkupLine($"[bold]kernels[/]: QuantizedMatrix.MatVec and MatMul on {matrices.Count} weight tensors, backends: " +
-            Markup.Escape(string.Join("; ", backends.Select(b => $"{b.Name} ({b.Description})"))));
+        console.MarkupLine($"[bold]kernels[/]: QuantizedMatrix.MatVec and MatMul on {matrices.Count} weight tensors, on {backends.Count} backend(s):");
+        foreach (var b in backends) console.MarkupLine(Markup.Escape($"  {b.Name}: {b.Description}"));
         foreach (var backend in backends)
         {
             using (backend)
@@ -55,25 +59,31 @@ public static class DemoKernels
                 var runs = new List<(string Model, string Tensor, QuantizedMatrix Matrix, int Batch, float[] X, IMatrixSession Session)>();
                 try
                 {
-                    foreach (var (model, tensor, m) in matrices)
+                    // ILGPU's CPU accelerator emulates GPU threads on the host (milliseconds per call, tens for a batch):
+                    // there the first CpuAcceleratorRows rows of each tensor keep the demo fast.
+                    int rowLimit = backend is GpuMatrixBackend { IsCpuAccelerator: true } ? CpuAcceleratorRows : int.MaxValue;
+                    foreach (var (model, tensor, full) in matrices)
                     {
+                        var m = full.N <= rowLimit ? full : QuantizedMatrix.FromRows(full.Format, full.Rows.Slice(0, checked((int)(rowLimit * full.RowBytes))), full.K, rowLimit);
                         foreach (int batch in new[] { 1, Batch })
                         {
                             var x = MatrixWeights.RandomActivations(batch, m.K, seed: 11 + batch);
                             runs.Add((model, tensor, m, batch, x, backend.Open([m], x, batch)));
                         }
                     }
-                    // Every kernel is called often enough, with pauses, for the tiered JIT to promote it before timing.
-                    for (int round = 0; round < 5; round++)
+                    // Every kernel is called often enough, with pauses, for the tiered JIT to promote it before timing;
+                    // GPU kernels are compiled at load (and slow on ILGPU's CPU accelerator): one untimed call each.
+                    for (int round = 0; round < (backend.NeedsJitWarmUp ? 5 : 1); round++)
                     {
                         foreach (var r in runs)
-                            for (int i = 0; i < 40; i++) r.Session.Run(0);
-                        Thread.Sleep(100);
+                            for (int i = 0; i < (backend.NeedsJitWarmUp ? 40 : 1); i++) r.Session.Run(0);
+                        if (backend.NeedsJitWarmUp) Thread.Sleep(100);
                     }
+                    QuantizedMatrix Full((string Model, string Tensor) key) => matrices.First(t => t.Model == key.Model && t.Tensor == key.Tensor).Matrix;
                     foreach (var group in runs.GroupBy(r => (r.Model, r.Tensor)))
                     {
                         var m = group.First().Matrix;
-                        var cells = new List<string> { backend.Name, group.Key.Model, group.Key.Tensor, m.Format.Name, $"{m.K} x {m.N}" };
+                        var cells = new List<string> { backend.Name, group.Key.Model, group.Key.Tensor, m.Format.Name, m.N == Full(group.Key).N ? $"{m.K} x {m.N}" : $"{m.K} x {m.N} of {Full(group.Key).N}" };
                         foreach (var r in group)
                         {
                             double seconds = MedianSeconds(() => r.Session.Run(0), budgetSeconds: 0.03);
