@@ -25,8 +25,13 @@ public sealed class KernelGenerator : IIncrementalGenerator
     {
         // MSBuild options (KernelGenNamespace, KernelGenVisibility, KernelGenFormats). The model is a small equatable
         // record, so editing C# never changes it and never re-runs anything downstream.
+        // Whether the compilation allows unsafe code is reduced to a bool at once, so it compares by value too.
+        IncrementalValueProvider<bool> allowUnsafe = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.Options is Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions { AllowUnsafe: true });
         IncrementalValueProvider<GeneratorOptions> options = context.AnalyzerConfigOptionsProvider
             .Select(static (provider, _) => ReadOptions(provider.GlobalOptions))
+            .Combine(allowUnsafe)
+            .Select(static (pair, _) => pair.Left with { AllowUnsafe = pair.Right })
             .WithTrackingName(StepNames.Options);
 
         // The spec files. We immediately reduce each AdditionalText to (path, text): plain strings compare by value,
@@ -190,7 +195,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
         return new OutputSet(
             ordered.ToEquatableArray(),
             RegistryEmitter.Emit(ordered.Where(f => !f.IsTensorLevel).ToList(), options),
-            HelpersEmitter.Emit(options.Namespace),
+            HelpersEmitter.Emit(options.Namespace, options.AllowUnsafe),
             diagnostics.ToEquatableArray());
     }
 

@@ -33,6 +33,9 @@ public class DemoCommandTests
         Assert.Contains(gpuRows, l => l.Contains("output.weight", StringComparison.Ordinal) && l.Contains("Q6_K", StringComparison.Ordinal));
         var worst = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"worst error ([0-9.e+-]+)");
         Assert.True(worst.Success);
-        Assert.True(double.Parse(worst.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-4, worst.Value);
+        Assert.True(double.Parse(worst.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 1e-5, worst.Value);
+        var bound = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"integer kernels at most ([0-9.]+) of their int8-activation bound");
+        Assert.True(bound.Success);
+        Assert.True(double.Parse(bound.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 1.0, bound.Value);
     }
 }

@@ -75,6 +75,12 @@ internal sealed record GeneratorOptions(string Namespace, bool IsPublic, Equatab
     /// <summary>Emit the CPU codecs, registry and helpers (<c>KernelGenBackends</c> contains <c>cpu</c>; the default).</summary>
     public bool EmitCpu { get; init; } = true;
 
+    /// <summary>
+    /// The compilation allows unsafe code: the helpers then use pointer-only intrinsics (prefetch, 128-bit broadcast
+    /// loads); otherwise they fall back to safe equivalents.
+    /// </summary>
+    public bool AllowUnsafe { get; init; }
+
     /// <summary>Emit the ILGPU kernels (<c>KernelGenBackends</c> contains <c>gpu</c>); the project must reference ILGPU.</summary>
     public bool EmitGpu { get; init; }
 

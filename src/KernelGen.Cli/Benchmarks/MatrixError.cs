@@ -35,8 +35,19 @@ public static class MatrixError
     /// <param name="batch">Activation rows.</param>
     /// <param name="y">The kernel's output, batch × N, row-major.</param>
     /// <param name="rows">Rows to check.</param>
-    public static double MaxRelative(ReferenceRow reference, int k, int n, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> y, IReadOnlyList<int> rows)
+    public static double MaxRelative(ReferenceRow reference, int k, int n, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> y, IReadOnlyList<int> rows) =>
+        Measure(reference, k, n, x, batch, y, rows, quantizedActivations: false).MaxRelative;
+
+    /// <summary>
+    /// The relative error as above, and for integer kernels (activations quantized to int8 blocks of 32, in the stored
+    /// column order) the largest error divided by what that quantization can cause: Σ_blocks max|x|/254 · Σ|w| plus
+    /// 1e-6·Σ|w·x| of float rounding. A correct integer kernel keeps this at or below 1; it can be far below 1 while
+    /// the relative error is large (a row whose few nonzero weights meet small x beside an outlier).
+    /// </summary>
+    public static (double MaxRelative, double? MaxToBound) Measure(ReferenceRow reference, int k, int n, ReadOnlySpan<float> x, int batch,
+        ReadOnlySpan<float> y, IReadOnlyList<int> rows, bool quantizedActivations)
     {
+        double worstBound = 0;
         var w = new float[k];
         var wd = new double[k];
         var xd = new double[(long)batch * k];
@@ -55,10 +66,25 @@ public static class MatrixError
                 double magnitude = TensorPrimitives.SumOfMagnitudes<double>(products);
                 double error = Math.Abs(y[b * n + r] - exact);
                 double relative = magnitude > 0 ? error / magnitude : error == 0 ? 0 : double.PositiveInfinity;
-                if (double.IsNaN(relative) || double.IsNaN(y[b * n + r])) return double.NaN;
+                if (double.IsNaN(relative) || double.IsNaN(y[b * n + r])) return (double.NaN, quantizedActivations ? double.NaN : null);
                 worst = Math.Max(worst, relative);
+                if (quantizedActivations && k % 32 == 0)
+                {
+                    double bound = 1e-6 * magnitude + 1e-30;
+                    for (int blk = 0; blk < k; blk += 32)
+                    {
+                        double amax = 0, wsum = 0;
+                        for (int i = blk; i < blk + 32; i++)
+                        {
+                            amax = Math.Max(amax, Math.Abs(xb[i]));
+                            wsum += Math.Abs(wd[i]);
+                        }
+                        bound += amax / 254 * wsum;
+                    }
+                    worstBound = Math.Max(worstBound, error / bound);
+                }
             }
         }
-        return worst;
+        return (worst, quantizedActivations ? worstBound : null);
     }
 }

@@ -130,15 +130,39 @@ internal static class IntegerDotEmitter
             w.WriteLine($"const int k = {kConst};");
             w.WriteLine($"const int blocks = {kConst / spec.BlockElements};");
         }
-        for (int i = 0; i < rows; i++)
+        // Row lanes: with four rows, the scalar side (block fields, sub-scales, S and M) runs as 4-lane vectors, one
+        // lane per row, instead of four scalar copies; each row's scale is then one lane broadcast.
+        bool rowLanes = rows == 4 && RowVector(plan.Scale, spec, 0) is not null && (plan.Bias is null || RowVector(plan.Bias, spec, 0) is not null);
+        // With AVX2 and row lanes, the four rows' 8-lane partial sums are folded by three horizontal adds into one
+        // vector (lanes 0-3: rows 0-3 over the first 16 elements, lanes 4-7: over the last 16), so one convert and one
+        // FMA serve four rows.
+        bool foldRows = rowLanes && width == 256;
+        if (foldRows)
+        {
+            for (int j = 0; j < acts; j++)
+            {
+                w.WriteLine($"Vector256<float> acc{j} = Vector256<float>.Zero;");
+            }
+        }
+        for (int i = 0; i < rows && !foldRows; i++)
         {
             for (int j = 0; j < acts; j++)
             {
                 w.WriteLine($"{vec}<float> acc{i}{j} = {vec}<float>.Zero;");
-                if (plan.Bias is not null)
+                if (plan.Bias is not null && !rowLanes)
                 {
                     w.WriteLine($"float m{i}{j} = 0f;");
                 }
+            }
+        }
+        // With row lanes the constant offset joins the bias lanes; otherwise it is an integer correction per row.
+        bool laneBias = rowLanes && (plan.Bias is not null || plan.ConstantOffset != 0);
+        bool intOffset = plan.ConstantOffset != 0 && !rowLanes;
+        if (laneBias)
+        {
+            for (int j = 0; j < acts; j++)
+            {
+                w.WriteLine($"Vector128<float> mv{j} = Vector128<float>.Zero;");
             }
         }
         int chunks = spec.BlockElements / 32;
@@ -147,31 +171,76 @@ internal static class IntegerDotEmitter
         bool biasPerBlock = plan.Bias is not null && biasPeriod >= spec.BlockElements;
         string dot = plan.SignedWeights ? "DotI8I8" : "DotU8I8";
         string asW = plan.SignedWeights ? ".AsSByte()" : "";
-        void Body()
+        // Running refs, advanced once per block: no index arithmetic in the loop.
+        for (int j = 0; j < acts; j++)
         {
-            w.WriteLine("nint e = (nint)b * BlockElementsOf;");
+            w.WriteLine($"ref sbyte aq{j} = ref Unsafe.Add(ref xq, {j} * k);");
+            w.WriteLine($"ref float ad{j} = ref Unsafe.Add(ref xd, {j} * (k / 32));");
+            if (plan.Bias is not null || laneBias)
+            {
+                w.WriteLine($"ref float as{j} = ref Unsafe.Add(ref xs, {j} * (k / 16));");
+            }
+            if (intOffset)
+            {
+                w.WriteLine($"ref int aqs{j} = ref Unsafe.Add(ref xqs, {j} * (k / 4));");
+            }
+        }
+        for (int i = 0; i < rows; i++)
+        {
+            w.WriteLine($"ref byte blk{i} = ref Unsafe.Add(ref row, {i} * rowBytes);");
+        }
+        if (rows == 4)
+        {
+            w.WriteLine("ref byte ahead = ref Unsafe.Add(ref row, 4 * rowBytes);");
+        }
+        void Advance()
+        {
             for (int j = 0; j < acts; j++)
             {
-                w.WriteLine($"ref sbyte aq{j} = ref Unsafe.Add(ref xq, {j} * k + e);");
-                w.WriteLine($"ref float ad{j} = ref Unsafe.Add(ref xd, {j} * (k / 32) + (e >> 5));");
-                if (plan.Bias is not null)
+                w.WriteLine($"aq{j} = ref Unsafe.Add(ref aq{j}, BlockElementsOf);");
+                w.WriteLine($"ad{j} = ref Unsafe.Add(ref ad{j}, BlockElementsOf / 32);");
+                if (plan.Bias is not null || laneBias)
                 {
-                    w.WriteLine($"ref float as{j} = ref Unsafe.Add(ref xs, {j} * (k / 16) + (e >> 4));");
+                    w.WriteLine($"as{j} = ref Unsafe.Add(ref as{j}, BlockElementsOf / 16);");
                 }
-                if (plan.ConstantOffset != 0)
+                if (intOffset)
                 {
-                    w.WriteLine($"ref int aqs{j} = ref Unsafe.Add(ref xqs, {j} * (k / 4) + (e >> 2));");
+                    w.WriteLine($"aqs{j} = ref Unsafe.Add(ref aqs{j}, BlockElementsOf / 4);");
                 }
+            }
+            for (int i = 0; i < rows; i++)
+            {
+                w.WriteLine($"blk{i} = ref Unsafe.Add(ref blk{i}, BlockBytesOf);");
+            }
+            if (rows == 4)
+            {
+                w.WriteLine("ahead = ref Unsafe.Add(ref ahead, 4 * BlockBytesOf);");
+            }
+        }
+        void Body()
+        {
+            if (rows == 4)
+            {
+                // The four rows are four short streams; sweep the next tile's bytes into the cache one block step at a
+                // time, so DRAM latency overlaps this tile's arithmetic.
+                w.WriteLine("KernelGenHelpers.Prefetch(ref ahead);");
+                w.WriteLine("KernelGenHelpers.Prefetch(ref Unsafe.Add(ref ahead, 64));");
             }
             bool needsSpan = plan.GroupArrays(spec).Any(a => a.Runs.Any(r => r.Pieces.Any(p => p.Kind != PieceKind.Bits)));
             for (int i = 0; i < rows; i++)
             {
-                w.WriteLine($"ref byte blk{i} = ref Unsafe.Add(ref row, {i} * rowBytes + (nint)b * BlockBytesOf);");
                 if (needsSpan)
                 {
                     w.WriteLine($"ReadOnlySpan<byte> block{i} = MemoryMarshal.CreateReadOnlySpan(ref blk{i}, BlockBytesOf);");
                 }
-                EmitFieldLocals(w, spec, plan, i);
+                if (!rowLanes)
+                {
+                    EmitFieldLocals(w, spec, plan, i);
+                }
+            }
+            if (rowLanes)
+            {
+                EmitFieldVectors(w, spec, plan);
             }
             if (biasPerBlock)
             {
@@ -193,7 +262,7 @@ internal static class IntegerDotEmitter
                     if (width == 256)
                     {
                         w.WriteLine($"Vector256<sbyte> a{j} = Vector256.LoadUnsafe(ref aq{j}, {e0});");
-                        if (plan.ConstantOffset != 0)
+                        if (intOffset)
                         {
                             w.WriteLine($"Vector256<int> o{j} = {Times("Vector256", $"Vector256.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
                         }
@@ -202,7 +271,7 @@ internal static class IntegerDotEmitter
                     {
                         w.WriteLine($"Vector128<sbyte> al{j} = Vector128.LoadUnsafe(ref aq{j}, {e0});");
                         w.WriteLine($"Vector128<sbyte> ah{j} = Vector128.LoadUnsafe(ref aq{j}, {e0 + 16});");
-                        if (plan.ConstantOffset != 0)
+                        if (intOffset)
                         {
                             w.WriteLine($"Vector128<int> ol{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c})", plan.ConstantOffset)};");
                             w.WriteLine($"Vector128<int> oh{j} = {Times("Vector128", $"Vector128.LoadUnsafe(ref aqs{j}, {8 * c + 4})", plan.ConstantOffset)};");
@@ -229,6 +298,46 @@ internal static class IntegerDotEmitter
                 }
                 var loChunk = plan.Chunks.Chunks[2 * c];
                 var hiChunk = plan.Chunks.Chunks[2 * c + 1];
+                if (rowLanes)
+                {
+                    EmitGroupVectors(w, spec, plan, new[] { e0, e0 + 16 });
+                    if (scalePeriod == 16)
+                    {
+                        w.WriteLine($"Vector128<float> sLo = {RowVector(plan.Scale, spec, e0)};");
+                        w.WriteLine($"Vector128<float> sHi = {RowVector(plan.Scale, spec, e0 + 16)};");
+                    }
+                    else
+                    {
+                        w.WriteLine($"Vector128<float> sv = {RowVector(plan.Scale, spec, e0)};");
+                    }
+                    for (int j = 0; j < acts; j++)
+                    {
+                        if (scalePeriod == 16)
+                        {
+                            w.WriteLine($"Vector128<float> sdLo{j} = sLo * Vector128.Create(d{j});");
+                            w.WriteLine($"Vector128<float> sdHi{j} = sHi * Vector128.Create(d{j});");
+                        }
+                        else
+                        {
+                            w.WriteLine($"Vector128<float> sd{j} = sv * Vector128.Create(d{j});");
+                        }
+                        if (plan.ConstantOffset != 0)
+                        {
+                            // S·f32(q − c): the −c·S·Σx part joins the per-row bias lanes (one FMA for four rows)
+                            // instead of an integer correction per row.
+                            string off = plan.ConstantOffset.ToString(CultureInfo.InvariantCulture);
+                            w.WriteLine(scalePeriod == 16
+                                ? $"mv{j} = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-{off}f * Unsafe.Add(ref as{j}, {2 * c})), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-{off}f * Unsafe.Add(ref as{j}, {2 * c + 1})), mv{j}));"
+                                : $"mv{j} = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-{off}f * (Unsafe.Add(ref as{j}, {2 * c}) + Unsafe.Add(ref as{j}, {2 * c + 1}))), mv{j});");
+                        }
+                        if (plan.Bias is not null && !biasPerBlock)
+                        {
+                            w.WriteLine(biasPeriod >= 32
+                                ? $"mv{j} = Vector128.FusedMultiplyAdd({RowVector(plan.Bias, spec, e0)}, Vector128.Create(xc{j}), mv{j});"
+                                : $"mv{j} = Vector128.FusedMultiplyAdd({RowVector(plan.Bias, spec, e0)}, Vector128.Create(xl{j}), Vector128.FusedMultiplyAdd({RowVector(plan.Bias, spec, e0 + 16)}, Vector128.Create(xh{j}), mv{j}));");
+                        }
+                    }
+                }
                 for (int i = 0; i < rows; i++)
                 {
                     string blk = $"blk{i}";
@@ -247,17 +356,20 @@ internal static class IntegerDotEmitter
                         lo = EmitHalf(w, spec, plan, loChunk, $"{c}l{i}", blk);
                         hi = EmitHalf(w, spec, plan, hiChunk, $"{c}h{i}", blk);
                     }
-                    // Group values (sub-scales, mins) are unpacked where they are used: short live ranges keep a
-                    // four-row tile of a 256-element format in registers.
-                    EmitGroupValues(w, spec, plan, i, new[] { e0, e0 + 16 });
-                    if (scalePeriod == 16)
+                    if (!rowLanes)
                     {
-                        w.WriteLine($"float sLo{i} = {S(i, e0)};");
-                        w.WriteLine($"float sHi{i} = {S(i, e0 + 16)};");
-                    }
-                    else
-                    {
-                        w.WriteLine($"float s{i} = {S(i, e0)};");
+                        // Group values (sub-scales, mins) are unpacked where they are used: short live ranges keep
+                        // the tile in registers.
+                        EmitGroupValues(w, spec, plan, i, new[] { e0, e0 + 16 });
+                        if (scalePeriod == 16)
+                        {
+                            w.WriteLine($"float sLo{i} = {S(i, e0)};");
+                            w.WriteLine($"float sHi{i} = {S(i, e0 + 16)};");
+                        }
+                        else
+                        {
+                            w.WriteLine($"float s{i} = {S(i, e0)};");
+                        }
                     }
                     for (int j = 0; j < acts; j++)
                     {
@@ -266,11 +378,17 @@ internal static class IntegerDotEmitter
                         {
                             string p = $"p{i}{j}";
                             w.WriteLine($"Vector256<int> {p} = KernelGenHelpers.{dot}({wq}{asW}, a{j});");
-                            if (plan.ConstantOffset != 0)
+                            if (intOffset)
                             {
                                 w.WriteLine($"{p} -= o{j};");
                             }
-                            string sv = scalePeriod == 16
+                            if (foldRows)
+                            {
+                                continue;
+                            }
+                            string sv = rowLanes
+                                ? (scalePeriod == 16 ? $"KernelGenHelpers.Lane8(sdLo{j}, sdHi{j}, {i})" : $"KernelGenHelpers.Lane8(sd{j}, {i})")
+                                : scalePeriod == 16
                                 ? $"Vector256.Create(Vector128.Create(sLo{i} * d{j}), Vector128.Create(sHi{i} * d{j}))"
                                 : $"Vector256.Create(s{i} * d{j})";
                             w.WriteLine($"{acc} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle({p}), {sv}, {acc});");
@@ -279,17 +397,19 @@ internal static class IntegerDotEmitter
                         {
                             w.WriteLine($"Vector128<int> pl{i}{j} = KernelGenHelpers.{dot}({lo}{asW}, al{j});");
                             w.WriteLine($"Vector128<int> ph{i}{j} = KernelGenHelpers.{dot}({hi}{asW}, ah{j});");
-                            if (plan.ConstantOffset != 0)
+                            if (intOffset)
                             {
                                 w.WriteLine($"pl{i}{j} -= ol{j};");
                                 w.WriteLine($"ph{i}{j} -= oh{j};");
                             }
-                            string sl = scalePeriod == 16 ? $"sLo{i}" : $"s{i}";
-                            string sh = scalePeriod == 16 ? $"sHi{i}" : $"s{i}";
-                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{i}{j}), Vector128.Create({sl} * d{j}), {acc});");
-                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{i}{j}), Vector128.Create({sh} * d{j}), {acc});");
+                            string sl = rowLanes ? $"Vector128.Create({(scalePeriod == 16 ? $"sdLo{j}" : $"sd{j}")}.GetElement({i}))"
+                                : $"Vector128.Create({(scalePeriod == 16 ? $"sLo{i}" : $"s{i}")} * d{j})";
+                            string sh = rowLanes ? $"Vector128.Create({(scalePeriod == 16 ? $"sdHi{j}" : $"sd{j}")}.GetElement({i}))"
+                                : $"Vector128.Create({(scalePeriod == 16 ? $"sHi{i}" : $"s{i}")} * d{j})";
+                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl{i}{j}), {sl}, {acc});");
+                            w.WriteLine($"{acc} = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph{i}{j}), {sh}, {acc});");
                         }
-                        if (plan.Bias is not null && !biasPerBlock)
+                        if (plan.Bias is not null && !biasPerBlock && !rowLanes)
                         {
                             w.WriteLine(biasPeriod >= 32
                                 ? $"m{i}{j} += {M(i, e0)} * xc{j};"
@@ -297,9 +417,29 @@ internal static class IntegerDotEmitter
                         }
                     }
                 }
+                if (foldRows)
+                {
+                    for (int j = 0; j < acts; j++)
+                    {
+                        string scale8 = scalePeriod == 16 ? $"Vector256.Create(sdLo{j}, sdHi{j})" : $"Vector256.Create(sd{j}, sd{j})";
+                        w.WriteLine($"Vector256<int> h{j} = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p0{j}, p1{j}), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p2{j}, p3{j}));");
+                        w.WriteLine($"acc{j} = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h{j}), {scale8}, acc{j});");
+                    }
+                }
                 w.CloseBlock();
             }
-            if (biasPerBlock)
+            if (biasPerBlock && rowLanes)
+            {
+                w.OpenBlock();
+                EmitGroupVectors(w, spec, plan, new[] { 0 });
+                w.WriteLine($"Vector128<float> mbv = {RowVector(plan.Bias!, spec, 0)};");
+                for (int j = 0; j < acts; j++)
+                {
+                    w.WriteLine($"mv{j} = Vector128.FusedMultiplyAdd(mbv, Vector128.Create(xsum{j}), mv{j});");
+                }
+                w.CloseBlock();
+            }
+            else if (biasPerBlock)
             {
                 for (int i = 0; i < rows; i++)
                 {
@@ -320,29 +460,112 @@ internal static class IntegerDotEmitter
             // Shape-specialised: the block count is a constant; unroll the block loop by two.
             w.OpenBlock("for (int bb = 0; bb < blocks; bb += 2)");
             w.OpenBlock();
-            w.WriteLine("int b = bb;");
             Body();
             w.CloseBlock();
+            Advance();
             w.OpenBlock();
-            w.WriteLine("int b = bb + 1;");
             Body();
             w.CloseBlock();
+            Advance();
             w.CloseBlock();
         }
         else
         {
             w.OpenBlock("for (int b = 0; b < blocks; b++)");
+            w.OpenBlock();
             Body();
+            w.CloseBlock();
+            Advance();
             w.CloseBlock();
         }
         for (int i = 0; i < rows; i++)
         {
             for (int j = 0; j < acts; j++)
             {
-                w.WriteLine($"y{i}{j} = {vec}.Sum(acc{i}{j}){(plan.Bias is not null ? $" + m{i}{j}" : "")};");
+                string bias = laneBias ? $" + mv{j}.GetElement({i})" : plan.Bias is null ? "" : $" + m{i}{j}";
+                w.WriteLine(foldRows
+                    ? $"y{i}{j} = acc{j}.GetElement({i}) + acc{j}.GetElement({i + 4}){bias};"
+                    : $"y{i}{j} = {vec}.Sum(acc{i}{j}){bias};");
             }
         }
         w.CloseBlock();
+    }
+
+    /// <summary>
+    /// S or M over the four rows of a tile as one Vector128 expression (lane i = row i), or null when the formula uses
+    /// an operation the row-lane form does not cover (then the tile uses scalar code per row).
+    /// </summary>
+    private static string? RowVector(ExprSpec e, FormatSpec spec, int elem)
+    {
+        switch (e)
+        {
+            case FloatLiteral f:
+                return $"Vector128.Create({FormatEmitter.FloatText(f.Value)})";
+            case IntLiteral i:
+                return $"Vector128.Create({(i.Value < 0 ? $"({i.Value})" : i.Value.ToString(CultureInfo.InvariantCulture))})";
+            case NameRef { Kind: NameKind.Field } n:
+                return $"vf_{n.Name}";
+            case NameRef { Kind: NameKind.Packed } n:
+                var a = spec.FindArray(n.Name)!;
+                return a.IsPerElement ? null : $"va_{a.Name}_{elem / a.GroupSize}";
+            case ToFloat c:
+                return RowVector(c.Operand, spec, elem) is { } v ? $"Vector128.ConvertToSingle({v})" : null;
+            case Negate neg:
+                return RowVector(neg.Operand, spec, elem) is { } o ? $"(-{o})" : null;
+            case Binary { Op: "+" or "-" or "*" } b:
+                var l = RowVector(b.Left, spec, elem);
+                var r = RowVector(b.Right, spec, elem);
+                return l is null || r is null ? null : $"({l} {b.Op} {r})";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The block fields S and M read, gathered from the four rows into lanes (vf_name).</summary>
+    private static void EmitFieldVectors(SourceWriter w, FormatSpec spec, IntegerDotPlan plan)
+    {
+        var used = new HashSet<string>();
+        CollectFields(plan.Scale, used);
+        if (plan.Bias is not null)
+        {
+            CollectFields(plan.Bias, used);
+        }
+        foreach (var f in spec.Fields.Where(f => used.Contains(f.Name)))
+        {
+            string Read(int i, string type) => $"Unsafe.ReadUnaligned<{type}>(ref Unsafe.Add(ref blk{i}, {f.Offset}))";
+            string Lanes(System.Func<int, string> lane) => string.Join(", ", Enumerable.Range(0, 4).Select(lane));
+            string value = f.Type switch
+            {
+                ScalarKind.F16 => $"KernelGenHelpers.HalfToSingle4(Vector128.Create({Lanes(i => $"(uint){Read(i, "ushort")}")}))",
+                ScalarKind.BF16 => $"Vector128.ShiftLeft(Vector128.Create({Lanes(i => $"(uint){Read(i, "ushort")}")}), 16).AsSingle()",
+                ScalarKind.F32 => $"Vector128.Create({Lanes(i => Read(i, "float"))})",
+                ScalarKind.U8 => $"Vector128.Create({Lanes(i => $"(int)Unsafe.Add(ref blk{i}, {f.Offset})")})",
+                ScalarKind.I8 => $"Vector128.Create({Lanes(i => $"(int)(sbyte)Unsafe.Add(ref blk{i}, {f.Offset})")})",
+                ScalarKind.U16 => $"Vector128.Create({Lanes(i => $"(int){Read(i, "ushort")}")})",
+                ScalarKind.I16 => $"Vector128.Create({Lanes(i => $"(int){Read(i, "short")}")})",
+                _ => $"Vector128.Create({Lanes(i => $"unchecked((int){Read(i, "uint")})")})",
+            };
+            w.WriteLine($"Vector128<{(f.Type.IsFloat() ? "float" : "int")}> vf_{f.Name} = {value};");
+        }
+    }
+
+    /// <summary>The group values of the given elements' groups, gathered from the four rows into lanes (va_name_g).</summary>
+    private static void EmitGroupVectors(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int[] elements)
+    {
+        foreach (var a in plan.GroupArrays(spec))
+        {
+            foreach (int g in elements.Select(e => e / a.GroupSize).Distinct())
+            {
+                var (run, at) = a.Locate(g);
+                var lanes = new List<string>();
+                for (int i = 0; i < 4; i++)
+                {
+                    string value = RowRefs(string.Join(" | ", run.Pieces.Select(p => FormatEmitter.PieceReadConst(p, at))), i);
+                    lanes.Add(a.IsSigned && a.Bits < 32 ? $"KernelGenHelpers.SignExtend({value}, {a.Bits})" : value);
+                }
+                w.WriteLine($"Vector128<int> va_{a.Name}_{g} = Vector128.Create({string.Join(", ", lanes)});");
+            }
+        }
     }
 
     /// <summary>Declares row <paramref name="i"/>'s group values (a_name_g_ri) for the groups of the given elements.</summary>
@@ -481,6 +704,18 @@ internal static class IntegerDotEmitter
             else
             {
                 string ra = $"r{c}_{j}a";
+                int ma = sa - a.DestShift, mb = sb - b.DestShift;
+                if (b.Offset == a.Offset && ((ma >= 0 && mb >= 0) || (ma <= 0 && mb <= 0)))
+                {
+                    // Both halves from the same 16 bytes (nibble pairs): duplicate once, shift each half by its own
+                    // count with one variable shift (the V256 path runs on AVX2 only).
+                    string op = ma >= 0 ? "ShiftRightLogicalVariable" : "ShiftLeftLogicalVariable";
+                    int na = System.Math.Abs(ma), nb = System.Math.Abs(mb);
+                    w.WriteLine($"Vector256<byte> {v} = System.Runtime.Intrinsics.X86.Avx2.{op}(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref {blk}, {a.Offset})).AsUInt32(), Vector256.Create({na}u, {na}u, {na}u, {na}u, {nb}u, {nb}u, {nb}u, {nb}u)).AsByte();");
+                    int maskSame = (((1 << a.Width) - 1) << a.DestShift) & 0xFF;
+                    parts.Add(a.Width == 8 && a.DestShift == 0 ? v : $"({v} & Vector256.Create((byte)0x{maskSame:X2}))");
+                    continue;
+                }
                 w.WriteLine($"Vector128<byte> {ra} = KernelGenHelpers.Load16(ref {blk}, {a.Offset});");
                 string rb = ra;
                 if (b.Offset != a.Offset)
