@@ -64,10 +64,8 @@ public sealed class RepackTests
             for (int b = 0; b < batch; b++) storedX[b * m.K + j] = x[b * m.K + src];
         }
         MatMul.MatMulReference.Check(storedW, storedX, y, m.K, m.N, batch, m.Format.DotActivationKind == 1);
-        for (int r = 0; r < m.N; r++)
-        {
-            Assert.Equal(BitConverter.SingleToUInt32Bits(y[r]), BitConverter.SingleToUInt32Bits(y1[r]));
-        }
+        // MatVec runs other register tiles than MatMul (four rows per pass), so it is checked on its own.
+        MatMul.MatMulReference.Check(storedW, storedX.AsSpan(0, m.K).ToArray(), y1, m.K, m.N, 1, m.Format.DotActivationKind == 1);
     }
 
     private static float[] RandomWeights(Random rng, int n, int k)

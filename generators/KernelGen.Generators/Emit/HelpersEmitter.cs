@@ -80,6 +80,46 @@ $POINTER_HELPERS$
             ? Avx2.PermuteVar8x32(Vector256.Create(lo, hi), Vector256.Create(lane, lane, lane, lane, lane + 4, lane + 4, lane + 4, lane + 4))
             : Vector256.Create(Vector128.Create(lo.GetElement(lane)), Vector128.Create(hi.GetElement(lane)));
 
+    /// <summary>
+    /// Transposes 16 bytes of four rows: dword lane j of <paramref name="t0"/> holds byte j of rows 0-3, of
+    /// <paramref name="t1"/> byte 4 + j, and so on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose4x16(Vector128<byte> r0, Vector128<byte> r1, Vector128<byte> r2, Vector128<byte> r3,
+        out Vector128<byte> t0, out Vector128<byte> t1, out Vector128<byte> t2, out Vector128<byte> t3)
+    {
+        if (Sse2.IsSupported)
+        {
+            Vector128<byte> a = Sse2.UnpackLow(r0, r1), b = Sse2.UnpackLow(r2, r3);
+            Vector128<byte> c = Sse2.UnpackHigh(r0, r1), d = Sse2.UnpackHigh(r2, r3);
+            t0 = Sse2.UnpackLow(a.AsUInt16(), b.AsUInt16()).AsByte();
+            t1 = Sse2.UnpackHigh(a.AsUInt16(), b.AsUInt16()).AsByte();
+            t2 = Sse2.UnpackLow(c.AsUInt16(), d.AsUInt16()).AsByte();
+            t3 = Sse2.UnpackHigh(c.AsUInt16(), d.AsUInt16()).AsByte();
+            return;
+        }
+        Span<byte> m = stackalloc byte[64];
+        for (int j = 0; j < 16; j++)
+        {
+            m[4 * j] = r0.GetElement(j);
+            m[4 * j + 1] = r1.GetElement(j);
+            m[4 * j + 2] = r2.GetElement(j);
+            m[4 * j + 3] = r3.GetElement(j);
+        }
+        t0 = Vector128.Create((ReadOnlySpan<byte>)m.Slice(0, 16));
+        t1 = Vector128.Create((ReadOnlySpan<byte>)m.Slice(16, 16));
+        t2 = Vector128.Create((ReadOnlySpan<byte>)m.Slice(32, 16));
+        t3 = Vector128.Create((ReadOnlySpan<byte>)m.Slice(48, 16));
+    }
+
+    /// <summary>The four bytes of dword lane <paramref name="lane"/>, zero-extended to four int lanes (one byte shuffle).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> ByteLanes(Vector128<byte> t, int lane)
+    {
+        byte b = (byte)(4 * lane);
+        return Vector128.Shuffle(t, Vector128.Create(b, 255, 255, 255, (byte)(b + 1), 255, 255, 255, (byte)(b + 2), 255, 255, 255, (byte)(b + 3), 255, 255, 255)).AsInt32();
+    }
+
     /// <summary>binary16 → binary32 on 4 lanes, equal to <see cref="HalfToSingle(ushort)"/> lane by lane (2^112 rebias; Inf/NaN selected).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> HalfToSingle4(Vector128<uint> h)

@@ -241,6 +241,7 @@ internal static class IntegerDotEmitter
             if (rowLanes)
             {
                 EmitFieldVectors(w, spec, plan);
+                EmitGroupTranspose(w, spec, plan);
             }
             if (biasPerBlock)
             {
@@ -552,10 +553,32 @@ internal static class IntegerDotEmitter
     /// <summary>The group values of the given elements' groups, gathered from the four rows into lanes (va_name_g).</summary>
     private static void EmitGroupVectors(SourceWriter w, FormatSpec spec, IntegerDotPlan plan, int[] elements)
     {
+        int window = GroupWindow(spec, plan);
         foreach (var a in plan.GroupArrays(spec))
         {
             foreach (int g in elements.Select(e => e / a.GroupSize).Distinct())
             {
+                if (window >= 0)
+                {
+                    // From the per-block transpose: byte o of the four rows is dword lane o % 4 of gt{o / 4}.
+                    var terms = new List<string>();
+                    foreach (var pl in a.PlacementOf(g))
+                    {
+                        int o = pl.Byte - window;
+                        string bytes = $"KernelGenHelpers.ByteLanes(gt{o / 4}, {o % 4})";
+                        int mask = (1 << pl.Width) - 1;
+                        string moved = pl.Shift == 0 ? bytes : $"Vector128.ShiftRightLogical({bytes}, {pl.Shift})";
+                        string masked = pl.Shift + pl.Width == 8 && pl.Shift > 0 ? moved : $"({moved} & Vector128.Create({mask}))";
+                        terms.Add(pl.DestShift == 0 ? masked : $"Vector128.ShiftLeft({masked}, {pl.DestShift})");
+                    }
+                    string value = string.Join(" | ", terms);
+                    if (a.IsSigned && a.Bits < 32)
+                    {
+                        value = $"Vector128.ShiftRightArithmetic(Vector128.ShiftLeft({value}, {32 - a.Bits}), {32 - a.Bits})";
+                    }
+                    w.WriteLine($"Vector128<int> va_{a.Name}_{g} = {value};");
+                    continue;
+                }
                 var (run, at) = a.Locate(g);
                 var lanes = new List<string>();
                 for (int i = 0; i < 4; i++)
@@ -566,6 +589,49 @@ internal static class IntegerDotEmitter
                 w.WriteLine($"Vector128<int> va_{a.Name}_{g} = Vector128.Create({string.Join(", ", lanes)});");
             }
         }
+    }
+
+    /// <summary>
+    /// The first byte of a 16-byte window holding every bit of every group value S and M read, or -1 when they do not
+    /// fit one (or straddle bytes, or use base-3 digits): then group values are gathered with scalar reads.
+    /// </summary>
+    private static int GroupWindow(FormatSpec spec, IntegerDotPlan plan)
+    {
+        int lo = int.MaxValue, hi = int.MinValue;
+        foreach (var a in plan.GroupArrays(spec))
+        {
+            for (int g = 0; g < a.Count; g++)
+            {
+                foreach (var pl in a.PlacementOf(g))
+                {
+                    if (pl.Kind == PieceKind.Trit || pl.Shift + pl.Width > 8)
+                    {
+                        return -1;
+                    }
+                    lo = System.Math.Min(lo, pl.Byte);
+                    hi = System.Math.Max(hi, pl.Byte);
+                }
+            }
+        }
+        if (lo == int.MaxValue || hi - lo >= 16)
+        {
+            return -1;
+        }
+        return System.Math.Max(0, System.Math.Min(lo, spec.BlockBytes - 16));
+    }
+
+    /// <summary>
+    /// Loads the group-value window of the four rows and transposes it once per block (six byte/word unpacks), so each
+    /// group value of all four rows is then one byte shuffle plus its shifts and masks.
+    /// </summary>
+    private static void EmitGroupTranspose(SourceWriter w, FormatSpec spec, IntegerDotPlan plan)
+    {
+        int window = GroupWindow(spec, plan);
+        if (window < 0)
+        {
+            return;
+        }
+        w.WriteLine($"KernelGenHelpers.Transpose4x16(KernelGenHelpers.Load16(ref blk0, {window}), KernelGenHelpers.Load16(ref blk1, {window}), KernelGenHelpers.Load16(ref blk2, {window}), KernelGenHelpers.Load16(ref blk3, {window}), out Vector128<byte> gt0, out Vector128<byte> gt1, out Vector128<byte> gt2, out Vector128<byte> gt3);");
     }
 
     /// <summary>Declares row <paramref name="i"/>'s group values (a_name_g_ri) for the groups of the given elements.</summary>
