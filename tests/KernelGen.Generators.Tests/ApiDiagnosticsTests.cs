@@ -166,7 +166,11 @@ public sealed class ApiDiagnosticsTests
         Assert.Empty(diagnostics);
         Assert.Empty(CompilerProblems(output));
         string generated = result.GeneratedTrees.Single(t => t.FilePath.EndsWith("User.Model.Project.g.cs", StringComparison.Ordinal)).ToString();
-        Assert.Contains("= global::User.Formats.Q3_TESTDot.Rows;", generated, StringComparison.Ordinal);
+        // K is given, so the method calls a K-specialised copy of the project's own kernel, which decodes with the
+        // project's codec.
+        Assert.Matches(@"= global::KernelGen\.Generated\.Shapes\.Q3_TEST_K64_[0-9a-f]{8}\.Q3_TESTDotK64\.Rows;", generated);
+        string shape = result.GeneratedTrees.Single(t => t.FilePath.EndsWith("User.Model.Project.Shape.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("class Q3_TESTDotK64", shape, StringComparison.Ordinal);
         Assert.Contains("public const int RowBytes = K / BlockElements * BlockBytes;", generated, StringComparison.Ordinal);
 
         // A format excluded by KernelGenFormats is not generated, so it is unknown to the API.

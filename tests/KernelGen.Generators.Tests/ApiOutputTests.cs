@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using static KernelGen.Generators.Tests.ApiTestSource;
 
@@ -55,11 +56,19 @@ public sealed class ApiOutputTests
                 /// <summary>Bytes of one weight row: 16 blocks of 144 bytes.</summary>
                 public const int RowBytes = K / BlockElements * BlockBytes;
                 public const int N = 1024;
-                public const int ActivationKind = global::KernelGen.Kernels.Generated.Q4_KDot.ActivationKind;
-                public static readonly global::KernelGen.Kernels.MatMul.DotRowsKernel Rows = global::KernelGen.Kernels.Generated.Q4_KDot.Rows;
+                public const int ActivationKind = global::KernelGen.Generated.Shapes.Q4_K_K4096_HASH.Q4_KDotK4096.ActivationKind;
+                public static readonly global::KernelGen.Kernels.MatMul.DotRowsKernel Rows = global::KernelGen.Generated.Shapes.Q4_K_K4096_HASH.Q4_KDotK4096.Rows;
             }
 
-            """.ReplaceLineEndings("\n"), Generated(result, "User.Model.Project.g.cs"));
+            """.ReplaceLineEndings("\n"), Regex.Replace(Generated(result, "User.Model.Project.g.cs"), "_K4096_[0-9a-f]{8}", "_K4096_HASH"));
+
+        // The specialised kernel: the same emitter as the runtime's, with K and the block count as constants and the
+        // block loop unrolled by two (16 blocks).
+        string shape = Generated(result, "User.Model.Project.Shape.g.cs");
+        Assert.Contains("internal static partial class Q4_KDotK4096", shape, StringComparison.Ordinal);
+        Assert.Contains("public const int K = 4096;", shape, StringComparison.Ordinal);
+        Assert.Contains("const int blocks = 16;", shape, StringComparison.Ordinal);
+        Assert.Contains("for (int bb = 0; bb < blocks; bb += 2)", shape, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,6 +121,8 @@ public sealed class ApiOutputTests
         {
             "User.Model.Decode.g.cs", "User.Model.Decode_2.g.cs", "User.Model.DecodePool.g.cs", "User.Model.Inner_T_.MatVec.g.cs",
             "User.Model.MatMul.g.cs", "User.Model.MatMulPool.g.cs", "User.Model.MatVec.g.cs", "User.Model.MatVecPool.g.cs",
+            // The methods with a compile-time K get their K-specialised kernel.
+            "User.Model.MatMulPool.Shape.g.cs", "User.Model.MatVecPool.Shape.g.cs",
         }.Order(StringComparer.Ordinal).ToArray(), names);
         string matMul = Generated(result, "User.Model.MatMul.g.cs");
         Assert.Contains("private static partial void MatMul(global::System.ReadOnlySpan<byte> @in, global::System.ReadOnlySpan<float> k, global::System.Span<float> n, int batch)", matMul, StringComparison.Ordinal);

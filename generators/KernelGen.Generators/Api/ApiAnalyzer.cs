@@ -54,7 +54,8 @@ internal static class ApiAnalyzer
         string? source = !method.CanImplement ? null
             : hasErrors || !method.SignatureOk || format is null ? ApiEmitter.EmitStub(method)
             : ApiEmitter.Emit(method, format);
-        return new KernelMethodOutput(HintName(method), source, diagnostics.ToEquatableArray());
+        string? shape = source is not null && !hasErrors && method.SignatureOk && format is not null ? ShapeEmitter.Emit(method, format, compilation.AllowUnsafe) : null;
+        return new KernelMethodOutput(HintName(method), source, diagnostics.ToEquatableArray()) { ShapeSource = shape };
     }
 
     private static void CheckShape(KernelMethodSpec method, FormatFacts format, List<DiagnosticInfo> diagnostics)

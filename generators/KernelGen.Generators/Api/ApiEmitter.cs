@@ -28,7 +28,7 @@ internal static class ApiEmitter
     /// <c>method.K</c>): the rest of the emitted body only uses the class's <c>Rows</c> and <c>ActivationKind</c>.
     /// </summary>
     internal static string KernelClass(KernelMethodSpec method, FormatFacts format) =>
-        $"global::{format.Namespace}.{format.Name}Dot";
+        ShapeEmitter.ClassName(method, format) ?? $"global::{format.Namespace}.{format.Name}Dot";
 
     /// <summary>The generated codec whose <c>DecodeRow</c> a <c>[Dequantize]</c> method calls.</summary>
     internal static string CodecClass(FormatFacts format) => $"global::{format.Namespace}.{format.Name}Codec";

@@ -49,7 +49,10 @@ internal static class ApiGenerator
 
         // Whether the GPU package is referenced: re-evaluated per compilation, but a bool, so it compares equal.
         IncrementalValueProvider<ApiCompilationFacts> facts = context.CompilationProvider
-            .Select(static (compilation, _) => new ApiCompilationFacts(compilation.ReferencedAssemblyNames.Any(a => Array.IndexOf(s_gpuAssemblies, a.Name) >= 0)));
+            .Select(static (compilation, _) => new ApiCompilationFacts(compilation.ReferencedAssemblyNames.Any(a => Array.IndexOf(s_gpuAssemblies, a.Name) >= 0))
+            {
+                AllowUnsafe = compilation.Options is Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions { AllowUnsafe: true },
+            });
 
         // Validate and emit each method on its own (cached per method, the Regex generator's shape).
         IncrementalValuesProvider<KernelMethodOutput> outputs = methods
@@ -78,6 +81,10 @@ internal static class ApiGenerator
                     hint = file.HintName + "_" + i;
                 }
                 spc.AddSource(hint + ".g.cs", SourceText.From(file.Source!, System.Text.Encoding.UTF8));
+                if (file.ShapeSource is not null)
+                {
+                    spc.AddSource(hint + ".Shape.g.cs", SourceText.From(file.ShapeSource, System.Text.Encoding.UTF8));
+                }
             }
         });
     }

@@ -26,7 +26,7 @@ internal sealed record FormatFacts(
     {
         if (result.Spec is { } spec)
         {
-            return new FormatFacts(spec.Name, ns, isUserFormat, false, spec.BlockElements, spec.BlockBytes, spec.Activation, EquatableArray<FormatParamFacts>.Empty);
+            return new FormatFacts(spec.Name, ns, isUserFormat, false, spec.BlockElements, spec.BlockBytes, spec.Activation, EquatableArray<FormatParamFacts>.Empty) { Spec = spec };
         }
         if (result.Tensor is { } tensor)
         {
@@ -39,6 +39,9 @@ internal sealed record FormatFacts(
         }
         return null;
     }
+
+    /// <summary>The block format's spec model (null for tensor-level formats): shape-specialised kernels are emitted from it.</summary>
+    public FormatSpec? Spec { get; init; }
 
     public FormatParamFacts? FindParam(string name)
     {

@@ -86,7 +86,15 @@ internal sealed record KernelMethodSpec(
 }
 
 /// <summary>What the compilation references that the API cares about (the GPU package).</summary>
-internal sealed record ApiCompilationFacts(bool HasGpuPackage);
+internal sealed record ApiCompilationFacts(bool HasGpuPackage)
+{
+    /// <summary>The compilation allows unsafe code (shape-specialised kernels then use the pointer helpers).</summary>
+    public bool AllowUnsafe { get; init; }
+}
 
 /// <summary>The result of analysing and emitting one attributed method: its source (or null) and its diagnostics.</summary>
-internal sealed record KernelMethodOutput(string HintName, string? Source, EquatableArray<DiagnosticInfo> Diagnostics);
+internal sealed record KernelMethodOutput(string HintName, string? Source, EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    /// <summary>The shape-specialised kernel (and its helpers) a method with a compile-time K gets, or null.</summary>
+    public string? ShapeSource { get; init; }
+}
