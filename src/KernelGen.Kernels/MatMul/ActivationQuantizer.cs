@@ -4,11 +4,11 @@ using System.Runtime.Intrinsics;
 namespace KernelGen.Kernels.MatMul;
 
 /// <summary>
-/// Quantizes f32 activations once per call for the integer kernels: blocks of 32 values become int8 with one
-/// binary32 scale d = max|x| / 127 (round to nearest), plus the dequantized sum d·Σq of every 16 values (what the
-/// kernels need for zero points and mins) and the integer sum Σq of every 4 values (what they subtract for constant
-/// offsets such as Q4_0's q − 8, in the integer domain). This is at least as precise as ggml's activation formats (Q8_0:
-/// fp16 scale per 32; Q8_K: one binary32 scale per 256), so the kernels' error is no larger than vec_dot's.
+/// Quantizes f32 activations once per call for the integer kernels: blocks of 32 values become int8 with ggml's Q8_0
+/// rule (d = max|x| / 127, q = roundf(x · (1/d))) but a binary32 scale, plus the dequantized sum d·Σq of every 16
+/// values (for zero points, mins and constant offsets) and the integer sum Σq of every 4 values (for constant offsets
+/// applied in the integer domain). Each activation moves by at most d/2, so a dot product moves by at most
+/// Σ_blocks max|x|/254 · Σ|w|: the bound of ggml's Q8_0 pairing, and tighter than Q8_K's (one scale per 256).
 /// </summary>
 public static class ActivationQuantizer
 {
@@ -47,12 +47,12 @@ public static class ActivationQuantizer
             var amax = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
             float max = HorizontalMax(amax);
             d = max / 127f;
-            float id = max > 0f ? 127f / max : 0f;
+            float id = d != 0f ? 1f / d : 0f;
             var scale = Vector256.Create(id);
-            var i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * scale));
-            var i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * scale));
-            var i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * scale));
-            var i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * scale));
+            var i0 = RoundAway(v0 * scale);
+            var i1 = RoundAway(v1 * scale);
+            var i2 = RoundAway(v2 * scale);
+            var i3 = RoundAway(v3 * scale);
             var bytes = Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3));
             bytes.StoreUnsafe(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q));
             sumLo = d * Vector256.Sum(i0 + i1);
@@ -65,11 +65,11 @@ public static class ActivationQuantizer
             m = MathF.Max(m, MathF.Abs(Unsafe.Add(ref x, i)));
         }
         d = m / 127f;
-        float inv = m > 0f ? 127f / m : 0f;
+        float inv = d != 0f ? 1f / d : 0f;
         int s0 = 0, s1 = 0;
         for (int i = 0; i < 32; i++)
         {
-            int v = (int)MathF.Round(Unsafe.Add(ref x, i) * inv);
+            int v = (int)MathF.Round(Unsafe.Add(ref x, i) * inv, MidpointRounding.AwayFromZero);
             q[i] = (sbyte)v;
             if (i < 16)
             {
@@ -83,6 +83,11 @@ public static class ActivationQuantizer
         sumLo = d * s0;
         sumHi = d * s1;
     }
+
+    /// <summary>Round half away from zero, as C's roundf (|v| ≤ 127 here, so adding ±0.5 is exact enough).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> RoundAway(Vector256<float> v) =>
+        Vector256.ConvertToInt32(v + ((v.AsUInt32() & Vector256.Create(0x80000000u)) | Vector256.Create(0.5f).AsUInt32()).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HorizontalMax(Vector256<float> v)

@@ -75,3 +75,45 @@ public sealed class MatMulKernelTests : IDisposable
 
     public void Dispose() => _pool.Dispose();
 }
+
+/// <summary>
+/// The integer kernels' other code paths, which the dispatcher does not pick on an AVX2 machine: the portable
+/// Vector128 kernel (what SSE-only and ARM machines run) and the float kernel (no SIMD), each called directly.
+/// </summary>
+public sealed class MatMulKernelPathTests
+{
+    public static TheoryData<string, string> IntegerFormatsAndPaths()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var f in KernelGenFormatRegistry.Formats)
+        {
+            if (f.DotActivationKind == 1 && Quantizer.IsSupported(f.Name))
+            {
+                data.Add(f.Name, "RowsV128");
+                data.Add(f.Name, "RowsFloat");
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(IntegerFormatsAndPaths))]
+    public void EveryKernelPathMatchesTheFloat64Reference(string name, string path)
+    {
+        var format = Dequantizer.GetFormat(name);
+        var type = typeof(KernelGenFormatRegistry).Assembly.GetType($"KernelGen.Kernels.Generated.{name}Dot", throwOnError: true)!;
+        var kernel = type.GetMethod(path)!.CreateDelegate<DotRowsKernel>();
+        var random = new Random(HashCode.Combine(name.Length, name[0], path.Length));
+        int k = 2 * Math.Max(32, format.BlockElements), n = 23;
+        var rows = MatMulReference.RandomRows(format, k, n, random);
+        var w = MatMulReference.Decode(format, rows, k, n);
+        bool quantized = path != "RowsFloat";
+        foreach (int batch in new[] { 1, 6 })
+        {
+            var x = MatMulReference.RandomActivations(k, batch, random);
+            var y = new float[batch * n];
+            QuantizedKernels.MatMul(kernel, quantized ? 1 : 0, format.BlockElements, format.BlockBytes, name, rows, k, n, x, batch, y);
+            MatMulReference.Check(w, x, y, k, n, batch, quantized);
+        }
+    }
+}

@@ -53,22 +53,15 @@ internal static class IntegerDotEmitter
                 w.WriteLine("int blocks = k / BlockElementsOf;");
             }
             w.WriteLine("int r = rowStart;");
-            // Batch 1 (token generation): four rows per pass share every activation load and offset correction.
-            // Batches: two rows by four activation rows per pass, so each unpacked weight chunk feeds eight products.
-            w.OpenBlock("if (batch == 1)");
+            // Four rows per pass share every activation load and run their scalar side in vector lanes; batches add
+            // four activation rows per pass, so each unpacked weight chunk feeds sixteen products.
             w.OpenBlock("for (; r + 4 <= rowEnd; r += 4)");
-            EmitCall(w, width, 4, 1, "0", fixedK is not null);
-            w.CloseBlock();
-            w.CloseBlock();
-            w.OpenBlock("else");
-            w.OpenBlock("for (; r + 2 <= rowEnd; r += 2)");
             w.WriteLine("int b = 0;");
             w.OpenBlock("for (; b + 4 <= batch; b += 4)");
-            EmitCall(w, width, 2, 4, "b", fixedK is not null);
+            EmitCall(w, width, 4, 4, "b", fixedK is not null);
             w.CloseBlock();
             w.OpenBlock("for (; b < batch; b++)");
-            EmitCall(w, width, 2, 1, "b", fixedK is not null);
-            w.CloseBlock();
+            EmitCall(w, width, 4, 1, "b", fixedK is not null);
             w.CloseBlock();
             w.CloseBlock();
             w.OpenBlock("for (; r < rowEnd; r++)");
@@ -77,7 +70,7 @@ internal static class IntegerDotEmitter
             w.CloseBlock();
             w.CloseBlock();
             w.CloseBlock();
-            foreach (var (rows, acts) in new[] { (4, 1), (2, 4), (2, 1), (1, 1) })
+            foreach (var (rows, acts) in new[] { (4, 1), (4, 4), (1, 1) })
             {
                 w.WriteLine();
                 EmitTile(w, spec, plan, width, rows, acts, fixedK);
