@@ -69,7 +69,7 @@ public sealed class ApiDiagnosticsTests
     public void KG2009_a_valid_checkpoint_format_is_not_yet_an_attribute_kernel()
     {
         var d = AssertSingleAt(Kernel("[QuantizedMatVec([|\"GPTQ\"|], Bits = 4, GroupSize = 128, K = 4096)]"), "KG2009");
-        Assert.Contains("convert the layer to a block format first", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("repack the layer once at load with QuantizedMatrix.FromGptq", d.GetMessage(), StringComparison.Ordinal);
     }
 
     [Fact]

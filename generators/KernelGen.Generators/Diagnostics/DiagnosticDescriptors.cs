@@ -122,10 +122,10 @@ internal static class DiagnosticDescriptors
         new DiagnosticDescriptor("KG2008", "More than one kernel attribute",
             "Method '{0}' already has [{1}]; one method implements one kernel, so declare another partial method for [{2}]", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
 
-    /// <summary>KG2009: the format is a tensor-level checkpoint format (GPTQ, AWQ, BitNet, I2_S), which attribute kernels do not take yet.</summary>
+    /// <summary>KG2009: the format is a tensor-level checkpoint format (GPTQ, AWQ, BitNet, I2_S): those run through their one-time repack.</summary>
     public static readonly DiagnosticDescriptor TensorFormatNotSupported =
         new DiagnosticDescriptor("KG2009", "Checkpoint format not supported by kernel attributes",
-            "Format '{0}' is a tensor-level checkpoint format, and [{1}] kernels run on block formats in GGUF row layout; convert the layer to a block format first (for example 'kernelgen convert', or Q4_0 for 4-bit symmetric group-32 layers) and name that format", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
+            "Format '{0}' is a tensor-level checkpoint format, and [{1}] kernels run on block formats in GGUF row layout; repack the layer once at load with QuantizedMatrix.FromGptq, FromAwqGemm, FromAwqGemv, FromBitNet or FromI2S and call its MatVec/MatMul, or name the repacked row format (QuantizedMatrix.Format, for example GQ4_G128) when its InputOrder is empty", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, customTags: WellKnownDiagnosticTags.NotConfigurable);
 
     /// <summary>KG2010: Backend = KernelBackend.Gpu without a reference to KernelGen.Gpu (or ILGPU).</summary>
     public static readonly DiagnosticDescriptor GpuPackageMissing =
