@@ -54,6 +54,15 @@ public sealed class RepackTests
         m.MatVec(x.AsSpan(0, m.K), y1);
         // The kernel sees the stored (possibly permuted) column order: compare in that order, where its activation
         // blocks of 32 are, so the integer kernels' bound (MatMulReference) applies.
+        var (storedW, storedX) = InStoredOrder(m, weights, x, batch);
+        MatMul.MatMulReference.Check(storedW, storedX, y, m.K, m.N, batch, m.Format.DotActivationKind == 1);
+        // MatVec runs other register tiles than MatMul (four rows per pass), so it is checked on its own.
+        MatMul.MatMulReference.Check(storedW, storedX.AsSpan(0, m.K).ToArray(), y1, m.K, m.N, 1, m.Format.DotActivationKind == 1);
+    }
+
+    /// <summary>Weights (N × K) and activations (batch × K) permuted into the matrix's stored column order.</summary>
+    internal static (float[] W, float[] X) InStoredOrder(QuantizedMatrix m, float[] weights, float[] x, int batch)
+    {
         var order = m.InputOrder.ToArray();
         var storedW = new float[weights.Length];
         var storedX = new float[x.Length];
@@ -63,9 +72,7 @@ public sealed class RepackTests
             for (int r = 0; r < m.N; r++) storedW[r * m.K + j] = weights[r * m.K + src];
             for (int b = 0; b < batch; b++) storedX[b * m.K + j] = x[b * m.K + src];
         }
-        MatMul.MatMulReference.Check(storedW, storedX, y, m.K, m.N, batch, m.Format.DotActivationKind == 1);
-        // MatVec runs other register tiles than MatMul (four rows per pass), so it is checked on its own.
-        MatMul.MatMulReference.Check(storedW, storedX.AsSpan(0, m.K).ToArray(), y1, m.K, m.N, 1, m.Format.DotActivationKind == 1);
+        return (storedW, storedX);
     }
 
     private static float[] RandomWeights(Random rng, int n, int k)

@@ -131,16 +131,7 @@ public sealed class RepackVectorTests
         var actual = new float[batch * m.N];
         m.MatMul(xs, batch, actual);
         // Integer kernels quantize x to int8 blocks in the stored column order: allow exactly that much more.
-        var stored = RepackTests.DecodeRepacked(m);
-        var order = m.InputOrder.ToArray();
-        var storedW = new float[stored.Length];
-        var storedX = new float[xs.Length];
-        for (int j = 0; j < m.K; j++)
-        {
-            int src = order.Length == 0 ? j : order[j];
-            for (int r = 0; r < m.N; r++) storedW[r * m.K + j] = stored[r * m.K + src];
-            for (int b = 0; b < batch; b++) storedX[b * m.K + j] = xs[b * m.K + src];
-        }
+        var (storedW, storedX) = RepackTests.InStoredOrder(m, RepackTests.DecodeRepacked(m), xs, batch);
         for (int b = 0; b < batch; b++)
         {
             for (int r = 0; r < m.N; r++)

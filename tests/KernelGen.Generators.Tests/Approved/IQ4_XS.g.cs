@@ -1166,40 +1166,36 @@ public static partial class IQ4_XSDot
     {
         int blocks = k / BlockElementsOf;
         int r = rowStart;
-        if (batch == 1)
+        for (; r + 4 <= rowEnd; r += 4)
         {
-            for (; r + 4 <= rowEnd; r += 4)
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
             {
-                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+                Tile4x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 2) = y21;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 2) = y22;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 2) = y23;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 3) = y31;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 3) = y32;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 3) = y33;
             }
-        }
-        else
-        {
-            for (; r + 2 <= rowEnd; r += 2)
+            for (; b < batch; b++)
             {
-                int b = 0;
-                for (; b + 4 <= batch; b += 4)
-                {
-                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
-                }
-                for (; b < batch; b++)
-                {
-                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                }
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
             }
         }
         for (; r < rowEnd; r++)
@@ -1458,16 +1454,12 @@ public static partial class IQ4_XSDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    private static void Tile4x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33)
     {
-        Vector256<float> acc00 = Vector256<float>.Zero;
-        Vector256<float> acc01 = Vector256<float>.Zero;
-        Vector256<float> acc02 = Vector256<float>.Zero;
-        Vector256<float> acc03 = Vector256<float>.Zero;
-        Vector256<float> acc10 = Vector256<float>.Zero;
-        Vector256<float> acc11 = Vector256<float>.Zero;
-        Vector256<float> acc12 = Vector256<float>.Zero;
-        Vector256<float> acc13 = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> acc3 = Vector256<float>.Zero;
         ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
         ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
         ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k);
@@ -1478,13 +1470,20 @@ public static partial class IQ4_XSDot
         ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
         ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
         ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
+        ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes);
+        ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes);
+        ref byte ahead = ref Unsafe.Add(ref row, 4 * rowBytes);
         for (int b = 0; b < blocks; b++)
         {
             {
+                KernelGenHelpers.Prefetch(ref ahead);
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref ahead, 64));
                 ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
                 ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+                ReadOnlySpan<byte> block2 = MemoryMarshal.CreateReadOnlySpan(ref blk2, BlockBytesOf);
+                ReadOnlySpan<byte> block3 = MemoryMarshal.CreateReadOnlySpan(ref blk3, BlockBytesOf);
+                Vector128<float> vf_d = KernelGenHelpers.HalfToSingle4(Vector128.Create((uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0))));
+                KernelGenHelpers.Transpose4x16(KernelGenHelpers.Load16(ref blk0, 2), KernelGenHelpers.Load16(ref blk1, 2), KernelGenHelpers.Load16(ref blk2, 2), KernelGenHelpers.Load16(ref blk3, 2), out Vector128<byte> gt0, out Vector128<byte> gt1, out Vector128<byte> gt2, out Vector128<byte> gt3);
                 // elements 0..31
                 {
                     float d0 = Unsafe.Add(ref ad0, 0);
@@ -1495,32 +1494,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
                     float d3 = Unsafe.Add(ref ad3, 0);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
+                    Vector128<int> va_ls_0 = (KernelGenHelpers.ByteLanes(gt0, 2) & Vector128.Create(15)) | Vector128.ShiftLeft((KernelGenHelpers.ByteLanes(gt0, 0) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_0 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v0_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_0_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v0_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_0_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v0_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v0_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 32..63
                 {
@@ -1532,32 +1547,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 32);
                     float d3 = Unsafe.Add(ref ad3, 1);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 32);
+                    Vector128<int> va_ls_1 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 2), 4) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 2) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_1 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v1_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_1_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v1_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_1_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v1_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v1_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v1_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v1_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 64..95
                 {
@@ -1569,32 +1600,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 64);
                     float d3 = Unsafe.Add(ref ad3, 2);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 64);
+                    Vector128<int> va_ls_2 = (KernelGenHelpers.ByteLanes(gt0, 3) & Vector128.Create(15)) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 4) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_2 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v2_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_2_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v2_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_2_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v2_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v2_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v2_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v2_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 96..127
                 {
@@ -1606,32 +1653,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 96);
                     float d3 = Unsafe.Add(ref ad3, 3);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 96);
+                    Vector128<int> va_ls_3 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 3), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 6), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_3 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v3_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_3_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v3_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_3_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v3_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v3_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v3_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v3_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 128..159
                 {
@@ -1643,32 +1706,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 128);
                     float d3 = Unsafe.Add(ref ad3, 4);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 128);
+                    Vector128<int> va_ls_4 = (KernelGenHelpers.ByteLanes(gt1, 0) & Vector128.Create(15)) | Vector128.ShiftLeft((KernelGenHelpers.ByteLanes(gt0, 1) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_4 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v4_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_4_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v4_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_4_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v4_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v4_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v4_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v4_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 160..191
                 {
@@ -1680,32 +1759,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 160);
                     float d3 = Unsafe.Add(ref ad3, 5);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 160);
+                    Vector128<int> va_ls_5 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt1, 0), 4) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 2) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_5 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v5_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_5_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v5_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_5_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v5_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v5_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v5_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v5_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 192..223
                 {
@@ -1717,32 +1812,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 192);
                     float d3 = Unsafe.Add(ref ad3, 6);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 192);
+                    Vector128<int> va_ls_6 = (KernelGenHelpers.ByteLanes(gt1, 1) & Vector128.Create(15)) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 4) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_6 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v6_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_6_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v6_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_6_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v6_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v6_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v6_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v6_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
                 // elements 224..255
                 {
@@ -1754,32 +1865,48 @@ public static partial class IQ4_XSDot
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 224);
                     float d3 = Unsafe.Add(ref ad3, 7);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 224);
+                    Vector128<int> va_ls_7 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt1, 1), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 6), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_7 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector256<byte> v7_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
                     wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_7_r0 - 32));
                     Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a1);
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a2);
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a3);
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v7_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
                     wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_7_r1 - 32));
                     Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a1);
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a2);
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a3);
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v7_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v7_2_0 & Vector256.Create((byte)0x0F));
+                    wq2 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq2);
+                    Vector256<int> p20 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotI8I8(wq2.AsSByte(), a3);
+                    Vector256<byte> v7_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v7_3_0 & Vector256.Create((byte)0x0F));
+                    wq3 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq3);
+                    Vector256<int> p30 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotI8I8(wq3.AsSByte(), a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
             }
             aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
@@ -1792,193 +1919,26 @@ public static partial class IQ4_XSDot
             ad3 = ref Unsafe.Add(ref ad3, BlockElementsOf / 32);
             blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
             blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
+            blk2 = ref Unsafe.Add(ref blk2, BlockBytesOf);
+            blk3 = ref Unsafe.Add(ref blk3, BlockBytesOf);
+            ahead = ref Unsafe.Add(ref ahead, 4 * BlockBytesOf);
         }
-        y00 = Vector256.Sum(acc00);
-        y01 = Vector256.Sum(acc01);
-        y02 = Vector256.Sum(acc02);
-        y03 = Vector256.Sum(acc03);
-        y10 = Vector256.Sum(acc10);
-        y11 = Vector256.Sum(acc11);
-        y12 = Vector256.Sum(acc12);
-        y13 = Vector256.Sum(acc13);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
-    {
-        Vector256<float> acc00 = Vector256<float>.Zero;
-        Vector256<float> acc10 = Vector256<float>.Zero;
-        ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
-        ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
-        ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            {
-                ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
-                // elements 0..31
-                {
-                    float d0 = Unsafe.Add(ref ad0, 0);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
-                    Vector256<byte> v0_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_0_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v0_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 8)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_0_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 32..63
-                {
-                    float d0 = Unsafe.Add(ref ad0, 1);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 32);
-                    Vector256<byte> v1_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v1_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_1_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v1_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 24)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v1_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_1_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 64..95
-                {
-                    float d0 = Unsafe.Add(ref ad0, 2);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 64);
-                    Vector256<byte> v2_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v2_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_2_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v2_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 40)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v2_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_2_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 96..127
-                {
-                    float d0 = Unsafe.Add(ref ad0, 3);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 96);
-                    Vector256<byte> v3_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v3_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_3_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v3_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 56)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v3_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_3_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 128..159
-                {
-                    float d0 = Unsafe.Add(ref ad0, 4);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 128);
-                    Vector256<byte> v4_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v4_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_4_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v4_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 72)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v4_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_4_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 160..191
-                {
-                    float d0 = Unsafe.Add(ref ad0, 5);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 160);
-                    Vector256<byte> v5_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v5_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_5_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v5_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 88)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v5_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_5_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 192..223
-                {
-                    float d0 = Unsafe.Add(ref ad0, 6);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 192);
-                    Vector256<byte> v6_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v6_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_6_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v6_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 104)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v6_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_6_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-                // elements 224..255
-                {
-                    float d0 = Unsafe.Add(ref ad0, 7);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 224);
-                    Vector256<byte> v7_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v7_0_0 & Vector256.Create((byte)0x0F));
-                    wq0 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq0);
-                    int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_7_r0 - 32));
-                    Vector256<int> p00 = KernelGenHelpers.DotI8I8(wq0.AsSByte(), a0);
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v7_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 120)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v7_1_0 & Vector256.Create((byte)0x0F));
-                    wq1 = KernelGenHelpers.Lookup32(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), wq1);
-                    int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_7_r1 - 32));
-                    Vector256<int> p10 = KernelGenHelpers.DotI8I8(wq1.AsSByte(), a0);
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-            }
-            aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
-            ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
-            blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
-        }
-        y00 = Vector256.Sum(acc00);
-        y10 = Vector256.Sum(acc10);
+        y00 = acc0.GetElement(0) + acc0.GetElement(4);
+        y01 = acc1.GetElement(0) + acc1.GetElement(4);
+        y02 = acc2.GetElement(0) + acc2.GetElement(4);
+        y03 = acc3.GetElement(0) + acc3.GetElement(4);
+        y10 = acc0.GetElement(1) + acc0.GetElement(5);
+        y11 = acc1.GetElement(1) + acc1.GetElement(5);
+        y12 = acc2.GetElement(1) + acc2.GetElement(5);
+        y13 = acc3.GetElement(1) + acc3.GetElement(5);
+        y20 = acc0.GetElement(2) + acc0.GetElement(6);
+        y21 = acc1.GetElement(2) + acc1.GetElement(6);
+        y22 = acc2.GetElement(2) + acc2.GetElement(6);
+        y23 = acc3.GetElement(2) + acc3.GetElement(6);
+        y30 = acc0.GetElement(3) + acc0.GetElement(7);
+        y31 = acc1.GetElement(3) + acc1.GetElement(7);
+        y32 = acc2.GetElement(3) + acc2.GetElement(7);
+        y33 = acc3.GetElement(3) + acc3.GetElement(7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -2102,40 +2062,36 @@ public static partial class IQ4_XSDot
     {
         int blocks = k / BlockElementsOf;
         int r = rowStart;
-        if (batch == 1)
+        for (; r + 4 <= rowEnd; r += 4)
         {
-            for (; r + 4 <= rowEnd; r += 4)
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
             {
-                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+                Tile4x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 2) = y21;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 2) = y22;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 2) = y23;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 3) = y31;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 3) = y32;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 3) = y33;
             }
-        }
-        else
-        {
-            for (; r + 2 <= rowEnd; r += 2)
+            for (; b < batch; b++)
             {
-                int b = 0;
-                for (; b + 4 <= batch; b += 4)
-                {
-                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
-                }
-                for (; b < batch; b++)
-                {
-                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                }
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
             }
         }
         for (; r < rowEnd; r++)
@@ -2645,7 +2601,7 @@ public static partial class IQ4_XSDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    private static void Tile4x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33)
     {
         Vector128<float> acc00 = Vector128<float>.Zero;
         Vector128<float> acc01 = Vector128<float>.Zero;
@@ -2655,6 +2611,14 @@ public static partial class IQ4_XSDot
         Vector128<float> acc11 = Vector128<float>.Zero;
         Vector128<float> acc12 = Vector128<float>.Zero;
         Vector128<float> acc13 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc21 = Vector128<float>.Zero;
+        Vector128<float> acc22 = Vector128<float>.Zero;
+        Vector128<float> acc23 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        Vector128<float> acc31 = Vector128<float>.Zero;
+        Vector128<float> acc32 = Vector128<float>.Zero;
+        Vector128<float> acc33 = Vector128<float>.Zero;
         ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
         ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
         ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k);
@@ -2665,13 +2629,20 @@ public static partial class IQ4_XSDot
         ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
         ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
         ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
+        ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes);
+        ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes);
+        ref byte ahead = ref Unsafe.Add(ref row, 4 * rowBytes);
         for (int b = 0; b < blocks; b++)
         {
             {
+                KernelGenHelpers.Prefetch(ref ahead);
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref ahead, 64));
                 ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
                 ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+                ReadOnlySpan<byte> block2 = MemoryMarshal.CreateReadOnlySpan(ref blk2, BlockBytesOf);
+                ReadOnlySpan<byte> block3 = MemoryMarshal.CreateReadOnlySpan(ref blk3, BlockBytesOf);
+                Vector128<float> vf_d = KernelGenHelpers.HalfToSingle4(Vector128.Create((uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0))));
+                KernelGenHelpers.Transpose4x16(KernelGenHelpers.Load16(ref blk0, 2), KernelGenHelpers.Load16(ref blk1, 2), KernelGenHelpers.Load16(ref blk2, 2), KernelGenHelpers.Load16(ref blk3, 2), out Vector128<byte> gt0, out Vector128<byte> gt1, out Vector128<byte> gt2, out Vector128<byte> gt3);
                 // elements 0..31
                 {
                     float d0 = Unsafe.Add(ref ad0, 0);
@@ -2686,6 +2657,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 0);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
+                    Vector128<int> va_ls_0 = (KernelGenHelpers.ByteLanes(gt0, 2) & Vector128.Create(15)) | Vector128.ShiftLeft((KernelGenHelpers.ByteLanes(gt0, 0) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_0 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
                     Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l0 = t0l00;
@@ -2694,24 +2671,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q0h0 = t0h00;
                     q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
-                    int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_0_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 8);
                     Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l1 = t0l10;
@@ -2720,24 +2695,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q0h1 = t0h10;
                     q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
-                    int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_0_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 8);
+                    Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q0l2 = t0l20;
+                    q0l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l2);
+                    Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 8);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q0h2 = t0h20;
+                    q0h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q0h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q0h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q0h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q0h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 8);
+                    Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q0l3 = t0l30;
+                    q0l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l3);
+                    Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 8);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q0h3 = t0h30;
+                    q0h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q0h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q0h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q0h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q0h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 32..63
                 {
@@ -2753,6 +2774,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 1);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 32);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 48);
+                    Vector128<int> va_ls_1 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 2), 4) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 2) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_1 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
                     Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q1l0 = t1l00;
@@ -2761,24 +2788,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q1h0 = t1h00;
                     q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
-                    int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_1_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 24);
                     Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q1l1 = t1l10;
@@ -2787,24 +2812,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q1h1 = t1h10;
                     q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
-                    int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_1_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g1l20 = KernelGenHelpers.Load16(ref blk2, 24);
+                    Vector128<byte> t1l20 = (g1l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q1l2 = t1l20;
+                    q1l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l2);
+                    Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 24);
+                    Vector128<byte> t1h20 = Vector128.ShiftRightLogical((g1h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q1h2 = t1h20;
+                    q1h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q1h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q1h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q1h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q1h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g1l30 = KernelGenHelpers.Load16(ref blk3, 24);
+                    Vector128<byte> t1l30 = (g1l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q1l3 = t1l30;
+                    q1l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l3);
+                    Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 24);
+                    Vector128<byte> t1h30 = Vector128.ShiftRightLogical((g1h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q1h3 = t1h30;
+                    q1h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q1h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q1h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q1h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q1h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 64..95
                 {
@@ -2820,6 +2891,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 2);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 64);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 80);
+                    Vector128<int> va_ls_2 = (KernelGenHelpers.ByteLanes(gt0, 3) & Vector128.Create(15)) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 4) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_2 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
                     Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q2l0 = t2l00;
@@ -2828,24 +2905,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q2h0 = t2h00;
                     q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
-                    int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_2_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 40);
                     Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q2l1 = t2l10;
@@ -2854,24 +2929,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q2h1 = t2h10;
                     q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
-                    int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_2_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 40);
+                    Vector128<byte> t2l20 = (g2l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q2l2 = t2l20;
+                    q2l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l2);
+                    Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 40);
+                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q2h2 = t2h20;
+                    q2h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q2h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q2h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q2h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q2h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 40);
+                    Vector128<byte> t2l30 = (g2l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q2l3 = t2l30;
+                    q2l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l3);
+                    Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 40);
+                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q2h3 = t2h30;
+                    q2h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q2h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q2h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q2h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q2h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 96..127
                 {
@@ -2887,6 +3008,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 3);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 96);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 112);
+                    Vector128<int> va_ls_3 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 3), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 0), 6), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_3 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
                     Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q3l0 = t3l00;
@@ -2895,24 +3022,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q3h0 = t3h00;
                     q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
-                    int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_3_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 56);
                     Vector128<byte> t3l10 = (g3l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q3l1 = t3l10;
@@ -2921,24 +3046,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q3h1 = t3h10;
                     q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
-                    int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_3_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 56);
+                    Vector128<byte> t3l20 = (g3l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q3l2 = t3l20;
+                    q3l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l2);
+                    Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 56);
+                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q3h2 = t3h20;
+                    q3h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q3h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q3h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q3h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q3h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 56);
+                    Vector128<byte> t3l30 = (g3l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q3l3 = t3l30;
+                    q3l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l3);
+                    Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 56);
+                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q3h3 = t3h30;
+                    q3h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q3h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q3h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q3h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q3h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 128..159
                 {
@@ -2954,6 +3125,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 4);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 128);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 144);
+                    Vector128<int> va_ls_4 = (KernelGenHelpers.ByteLanes(gt1, 0) & Vector128.Create(15)) | Vector128.ShiftLeft((KernelGenHelpers.ByteLanes(gt0, 1) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_4 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
                     Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q4l0 = t4l00;
@@ -2962,24 +3139,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q4h0 = t4h00;
                     q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
-                    int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_4_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 72);
                     Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q4l1 = t4l10;
@@ -2988,24 +3163,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q4h1 = t4h10;
                     q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
-                    int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_4_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g4l20 = KernelGenHelpers.Load16(ref blk2, 72);
+                    Vector128<byte> t4l20 = (g4l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q4l2 = t4l20;
+                    q4l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l2);
+                    Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 72);
+                    Vector128<byte> t4h20 = Vector128.ShiftRightLogical((g4h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q4h2 = t4h20;
+                    q4h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q4h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q4h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q4h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q4h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g4l30 = KernelGenHelpers.Load16(ref blk3, 72);
+                    Vector128<byte> t4l30 = (g4l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q4l3 = t4l30;
+                    q4l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l3);
+                    Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 72);
+                    Vector128<byte> t4h30 = Vector128.ShiftRightLogical((g4h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q4h3 = t4h30;
+                    q4h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q4h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q4h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q4h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q4h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 160..191
                 {
@@ -3021,6 +3242,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 5);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 160);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 176);
+                    Vector128<int> va_ls_5 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt1, 0), 4) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 2) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_5 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
                     Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q5l0 = t5l00;
@@ -3029,24 +3256,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q5h0 = t5h00;
                     q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
-                    int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_5_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 88);
                     Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q5l1 = t5l10;
@@ -3055,24 +3280,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q5h1 = t5h10;
                     q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
-                    int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_5_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g5l20 = KernelGenHelpers.Load16(ref blk2, 88);
+                    Vector128<byte> t5l20 = (g5l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q5l2 = t5l20;
+                    q5l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l2);
+                    Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 88);
+                    Vector128<byte> t5h20 = Vector128.ShiftRightLogical((g5h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q5h2 = t5h20;
+                    q5h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q5h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q5h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q5h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q5h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g5l30 = KernelGenHelpers.Load16(ref blk3, 88);
+                    Vector128<byte> t5l30 = (g5l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q5l3 = t5l30;
+                    q5l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l3);
+                    Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 88);
+                    Vector128<byte> t5h30 = Vector128.ShiftRightLogical((g5h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q5h3 = t5h30;
+                    q5h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q5h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q5h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q5h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q5h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 192..223
                 {
@@ -3088,6 +3359,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 6);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 192);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 208);
+                    Vector128<int> va_ls_6 = (KernelGenHelpers.ByteLanes(gt1, 1) & Vector128.Create(15)) | Vector128.ShiftLeft((Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 4) & Vector128.Create(3)), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_6 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
                     Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q6l0 = t6l00;
@@ -3096,24 +3373,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q6h0 = t6h00;
                     q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
-                    int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_6_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 104);
                     Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q6l1 = t6l10;
@@ -3122,24 +3397,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q6h1 = t6h10;
                     q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
-                    int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_6_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 104);
+                    Vector128<byte> t6l20 = (g6l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q6l2 = t6l20;
+                    q6l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l2);
+                    Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 104);
+                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q6h2 = t6h20;
+                    q6h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q6h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q6h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q6h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q6h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 104);
+                    Vector128<byte> t6l30 = (g6l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q6l3 = t6l30;
+                    q6l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l3);
+                    Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 104);
+                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q6h3 = t6h30;
+                    q6h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q6h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q6h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q6h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q6h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
                 // elements 224..255
                 {
@@ -3155,6 +3476,12 @@ public static partial class IQ4_XSDot
                     float d3 = Unsafe.Add(ref ad3, 7);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 224);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 240);
+                    Vector128<int> va_ls_7 = Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt1, 1), 4) | Vector128.ShiftLeft(Vector128.ShiftRightLogical(KernelGenHelpers.ByteLanes(gt0, 1), 6), 4);
+                    Vector128<float> sv = (vf_d * Vector128.ConvertToSingle((va_ls_7 - Vector128.Create(32))));
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
                     Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
                     Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q7l0 = t7l00;
@@ -3163,24 +3490,22 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q7h0 = t7h00;
                     q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
-                    int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_7_r0 - 32));
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah1);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah2);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah3);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 120);
                     Vector128<byte> t7l10 = (g7l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q7l1 = t7l10;
@@ -3189,24 +3514,70 @@ public static partial class IQ4_XSDot
                     Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q7h1 = t7h10;
                     q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
-                    int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_7_r1 - 32));
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah1);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah2);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah3);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 120);
+                    Vector128<byte> t7l20 = (g7l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q7l2 = t7l20;
+                    q7l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l2);
+                    Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 120);
+                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q7h2 = t7h20;
+                    q7h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h2);
+                    Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotI8I8(q7h2.AsSByte(), ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotI8I8(q7h2.AsSByte(), ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotI8I8(q7h2.AsSByte(), ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotI8I8(q7h2.AsSByte(), ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 120);
+                    Vector128<byte> t7l30 = (g7l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q7l3 = t7l30;
+                    q7l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l3);
+                    Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 120);
+                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q7h3 = t7h30;
+                    q7h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h3);
+                    Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotI8I8(q7h3.AsSByte(), ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotI8I8(q7h3.AsSByte(), ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotI8I8(q7h3.AsSByte(), ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotI8I8(q7h3.AsSByte(), ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
             }
             aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
@@ -3219,6 +3590,9 @@ public static partial class IQ4_XSDot
             ad3 = ref Unsafe.Add(ref ad3, BlockElementsOf / 32);
             blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
             blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
+            blk2 = ref Unsafe.Add(ref blk2, BlockBytesOf);
+            blk3 = ref Unsafe.Add(ref blk3, BlockBytesOf);
+            ahead = ref Unsafe.Add(ref ahead, 4 * BlockBytesOf);
         }
         y00 = Vector128.Sum(acc00);
         y01 = Vector128.Sum(acc01);
@@ -3228,304 +3602,14 @@ public static partial class IQ4_XSDot
         y11 = Vector128.Sum(acc11);
         y12 = Vector128.Sum(acc12);
         y13 = Vector128.Sum(acc13);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
-    {
-        Vector128<float> acc00 = Vector128<float>.Zero;
-        Vector128<float> acc10 = Vector128<float>.Zero;
-        ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
-        ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
-        ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            {
-                ReadOnlySpan<byte> block0 = MemoryMarshal.CreateReadOnlySpan(ref blk0, BlockBytesOf);
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                ReadOnlySpan<byte> block1 = MemoryMarshal.CreateReadOnlySpan(ref blk1, BlockBytesOf);
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
-                // elements 0..31
-                {
-                    float d0 = Unsafe.Add(ref ad0, 0);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
-                    Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 8);
-                    Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q0l0 = t0l00;
-                    q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
-                    Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q0h0 = t0h00;
-                    q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
-                    int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_0_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q0h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 8);
-                    Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q0l1 = t0l10;
-                    q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
-                    Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q0h1 = t0h10;
-                    q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
-                    int a_ls_0_r1 = KernelGenHelpers.ReadBits(block1, 32, 4) | KernelGenHelpers.ReadBits(block1, 16, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_0_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q0h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 32..63
-                {
-                    float d0 = Unsafe.Add(ref ad0, 1);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 32);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 48);
-                    Vector128<byte> g1l00 = KernelGenHelpers.Load16(ref blk0, 24);
-                    Vector128<byte> t1l00 = (g1l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q1l0 = t1l00;
-                    q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
-                    Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
-                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q1h0 = t1h00;
-                    q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
-                    int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_1_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q1h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g1l10 = KernelGenHelpers.Load16(ref blk1, 24);
-                    Vector128<byte> t1l10 = (g1l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q1l1 = t1l10;
-                    q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
-                    Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
-                    Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q1h1 = t1h10;
-                    q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
-                    int a_ls_1_r1 = KernelGenHelpers.ReadBits(block1, 36, 4) | KernelGenHelpers.ReadBits(block1, 18, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_1_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q1h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 64..95
-                {
-                    float d0 = Unsafe.Add(ref ad0, 2);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 64);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 80);
-                    Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 40);
-                    Vector128<byte> t2l00 = (g2l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q2l0 = t2l00;
-                    q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
-                    Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q2h0 = t2h00;
-                    q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
-                    int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_2_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q2h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 40);
-                    Vector128<byte> t2l10 = (g2l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q2l1 = t2l10;
-                    q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
-                    Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
-                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q2h1 = t2h10;
-                    q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
-                    int a_ls_2_r1 = KernelGenHelpers.ReadBits(block1, 40, 4) | KernelGenHelpers.ReadBits(block1, 20, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_2_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q2h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 96..127
-                {
-                    float d0 = Unsafe.Add(ref ad0, 3);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 96);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 112);
-                    Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 56);
-                    Vector128<byte> t3l00 = (g3l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q3l0 = t3l00;
-                    q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
-                    Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q3h0 = t3h00;
-                    q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
-                    int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_3_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q3h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 56);
-                    Vector128<byte> t3l10 = (g3l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q3l1 = t3l10;
-                    q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
-                    Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
-                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q3h1 = t3h10;
-                    q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
-                    int a_ls_3_r1 = KernelGenHelpers.ReadBits(block1, 44, 4) | KernelGenHelpers.ReadBits(block1, 22, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_3_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q3h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 128..159
-                {
-                    float d0 = Unsafe.Add(ref ad0, 4);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 128);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 144);
-                    Vector128<byte> g4l00 = KernelGenHelpers.Load16(ref blk0, 72);
-                    Vector128<byte> t4l00 = (g4l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q4l0 = t4l00;
-                    q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
-                    Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
-                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q4h0 = t4h00;
-                    q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
-                    int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_4_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q4h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g4l10 = KernelGenHelpers.Load16(ref blk1, 72);
-                    Vector128<byte> t4l10 = (g4l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q4l1 = t4l10;
-                    q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
-                    Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
-                    Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q4h1 = t4h10;
-                    q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
-                    int a_ls_4_r1 = KernelGenHelpers.ReadBits(block1, 48, 4) | KernelGenHelpers.ReadBits(block1, 24, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_4_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q4h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 160..191
-                {
-                    float d0 = Unsafe.Add(ref ad0, 5);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 160);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 176);
-                    Vector128<byte> g5l00 = KernelGenHelpers.Load16(ref blk0, 88);
-                    Vector128<byte> t5l00 = (g5l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q5l0 = t5l00;
-                    q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
-                    Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
-                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q5h0 = t5h00;
-                    q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
-                    int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_5_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q5h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g5l10 = KernelGenHelpers.Load16(ref blk1, 88);
-                    Vector128<byte> t5l10 = (g5l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q5l1 = t5l10;
-                    q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
-                    Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
-                    Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q5h1 = t5h10;
-                    q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
-                    int a_ls_5_r1 = KernelGenHelpers.ReadBits(block1, 52, 4) | KernelGenHelpers.ReadBits(block1, 26, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_5_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q5h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 192..223
-                {
-                    float d0 = Unsafe.Add(ref ad0, 6);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 192);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 208);
-                    Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 104);
-                    Vector128<byte> t6l00 = (g6l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q6l0 = t6l00;
-                    q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
-                    Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q6h0 = t6h00;
-                    q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
-                    int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_6_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q6h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 104);
-                    Vector128<byte> t6l10 = (g6l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q6l1 = t6l10;
-                    q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
-                    Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
-                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q6h1 = t6h10;
-                    q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
-                    int a_ls_6_r1 = KernelGenHelpers.ReadBits(block1, 56, 4) | KernelGenHelpers.ReadBits(block1, 28, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_6_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q6h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-                // elements 224..255
-                {
-                    float d0 = Unsafe.Add(ref ad0, 7);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 224);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 240);
-                    Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 120);
-                    Vector128<byte> t7l00 = (g7l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q7l0 = t7l00;
-                    q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
-                    Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q7h0 = t7h00;
-                    q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
-                    int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;
-                    float s0 = (f_d_0 * (float)(a_ls_7_r0 - 32));
-                    Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotI8I8(q7h0.AsSByte(), ah0);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 120);
-                    Vector128<byte> t7l10 = (g7l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q7l1 = t7l10;
-                    q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
-                    Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
-                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q7h1 = t7h10;
-                    q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
-                    int a_ls_7_r1 = KernelGenHelpers.ReadBits(block1, 60, 4) | KernelGenHelpers.ReadBits(block1, 30, 2) << 4;
-                    float s1 = (f_d_1 * (float)(a_ls_7_r1 - 32));
-                    Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotI8I8(q7h1.AsSByte(), ah0);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-            }
-            aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
-            ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
-            blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
-        }
-        y00 = Vector128.Sum(acc00);
-        y10 = Vector128.Sum(acc10);
+        y20 = Vector128.Sum(acc20);
+        y21 = Vector128.Sum(acc21);
+        y22 = Vector128.Sum(acc22);
+        y23 = Vector128.Sum(acc23);
+        y30 = Vector128.Sum(acc30);
+        y31 = Vector128.Sum(acc31);
+        y32 = Vector128.Sum(acc32);
+        y33 = Vector128.Sum(acc33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -396,40 +396,36 @@ public static partial class Q4_0Dot
     {
         int blocks = k / BlockElementsOf;
         int r = rowStart;
-        if (batch == 1)
+        for (; r + 4 <= rowEnd; r += 4)
         {
-            for (; r + 4 <= rowEnd; r += 4)
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
             {
-                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+                Tile4x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 2) = y21;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 2) = y22;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 2) = y23;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 3) = y31;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 3) = y32;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 3) = y33;
             }
-        }
-        else
-        {
-            for (; r + 2 <= rowEnd; r += 2)
+            for (; b < batch; b++)
             {
-                int b = 0;
-                for (; b + 4 <= batch; b += 4)
-                {
-                    Tile2x4V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
-                }
-                for (; b < batch; b++)
-                {
-                    Tile2x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                }
+                Tile4x1V256(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
             }
         }
         for (; r < rowEnd; r++)
@@ -500,148 +496,126 @@ public static partial class Q4_0Dot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    private static void Tile4x4V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33)
     {
-        Vector256<float> acc00 = Vector256<float>.Zero;
-        Vector256<float> acc01 = Vector256<float>.Zero;
-        Vector256<float> acc02 = Vector256<float>.Zero;
-        Vector256<float> acc03 = Vector256<float>.Zero;
-        Vector256<float> acc10 = Vector256<float>.Zero;
-        Vector256<float> acc11 = Vector256<float>.Zero;
-        Vector256<float> acc12 = Vector256<float>.Zero;
-        Vector256<float> acc13 = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        Vector128<float> mv0 = Vector128<float>.Zero;
+        Vector128<float> mv1 = Vector128<float>.Zero;
+        Vector128<float> mv2 = Vector128<float>.Zero;
+        Vector128<float> mv3 = Vector128<float>.Zero;
         ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
         ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4));
+        ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
         ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k);
         ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
-        ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4));
+        ref float as1 = ref Unsafe.Add(ref xs, 1 * (k / 16));
         ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k);
         ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
-        ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4));
+        ref float as2 = ref Unsafe.Add(ref xs, 2 * (k / 16));
         ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k);
         ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
-        ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4));
+        ref float as3 = ref Unsafe.Add(ref xs, 3 * (k / 16));
         ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
         ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
+        ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes);
+        ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes);
+        ref byte ahead = ref Unsafe.Add(ref row, 4 * rowBytes);
         for (int b = 0; b < blocks; b++)
         {
             {
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+                KernelGenHelpers.Prefetch(ref ahead);
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref ahead, 64));
+                Vector128<float> vf_d = KernelGenHelpers.HalfToSingle4(Vector128.Create((uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0))));
                 // elements 0..31
                 {
                     float d0 = Unsafe.Add(ref ad0, 0);
                     Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
-                    Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
                     float d1 = Unsafe.Add(ref ad1, 0);
                     Vector256<sbyte> a1 = Vector256.LoadUnsafe(ref aq1, 0);
-                    Vector256<int> o1 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs1, 0), 3);
                     float d2 = Unsafe.Add(ref ad2, 0);
                     Vector256<sbyte> a2 = Vector256.LoadUnsafe(ref aq2, 0);
-                    Vector256<int> o2 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs2, 0), 3);
                     float d3 = Unsafe.Add(ref ad3, 0);
                     Vector256<sbyte> a3 = Vector256.LoadUnsafe(ref aq3, 0);
-                    Vector256<int> o3 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs3, 0), 3);
+                    Vector128<float> sv = vf_d;
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    mv0 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1))), mv0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    mv1 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as1, 0) + Unsafe.Add(ref as1, 1))), mv1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    mv2 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as2, 0) + Unsafe.Add(ref as2, 1))), mv2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
+                    mv3 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as3, 0) + Unsafe.Add(ref as3, 1))), mv3);
                     Vector256<byte> v0_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
-                    float s0 = f_d_0;
                     Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
-                    p00 -= o0;
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
                     Vector256<int> p01 = KernelGenHelpers.DotU8I8(wq0, a1);
-                    p01 -= o1;
-                    acc01 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p01), Vector256.Create(s0 * d1), acc01);
                     Vector256<int> p02 = KernelGenHelpers.DotU8I8(wq0, a2);
-                    p02 -= o2;
-                    acc02 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p02), Vector256.Create(s0 * d2), acc02);
                     Vector256<int> p03 = KernelGenHelpers.DotU8I8(wq0, a3);
-                    p03 -= o3;
-                    acc03 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p03), Vector256.Create(s0 * d3), acc03);
                     Vector256<byte> v0_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
                     Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
-                    float s1 = f_d_1;
                     Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
-                    p10 -= o0;
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
                     Vector256<int> p11 = KernelGenHelpers.DotU8I8(wq1, a1);
-                    p11 -= o1;
-                    acc11 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p11), Vector256.Create(s1 * d1), acc11);
                     Vector256<int> p12 = KernelGenHelpers.DotU8I8(wq1, a2);
-                    p12 -= o2;
-                    acc12 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p12), Vector256.Create(s1 * d2), acc12);
                     Vector256<int> p13 = KernelGenHelpers.DotU8I8(wq1, a3);
-                    p13 -= o3;
-                    acc13 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p13), Vector256.Create(s1 * d3), acc13);
+                    Vector256<byte> v0_2_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk2, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq2 = (v0_2_0 & Vector256.Create((byte)0x0F));
+                    Vector256<int> p20 = KernelGenHelpers.DotU8I8(wq2, a0);
+                    Vector256<int> p21 = KernelGenHelpers.DotU8I8(wq2, a1);
+                    Vector256<int> p22 = KernelGenHelpers.DotU8I8(wq2, a2);
+                    Vector256<int> p23 = KernelGenHelpers.DotU8I8(wq2, a3);
+                    Vector256<byte> v0_3_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk3, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
+                    Vector256<byte> wq3 = (v0_3_0 & Vector256.Create((byte)0x0F));
+                    Vector256<int> p30 = KernelGenHelpers.DotU8I8(wq3, a0);
+                    Vector256<int> p31 = KernelGenHelpers.DotU8I8(wq3, a1);
+                    Vector256<int> p32 = KernelGenHelpers.DotU8I8(wq3, a2);
+                    Vector256<int> p33 = KernelGenHelpers.DotU8I8(wq3, a3);
+                    Vector256<int> h0 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p00, p10), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p20, p30));
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h0), Vector256.Create(sd0, sd0), acc0);
+                    Vector256<int> h1 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p01, p11), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p21, p31));
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h1), Vector256.Create(sd1, sd1), acc1);
+                    Vector256<int> h2 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p02, p12), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p22, p32));
+                    acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h2), Vector256.Create(sd2, sd2), acc2);
+                    Vector256<int> h3 = System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p03, p13), System.Runtime.Intrinsics.X86.Avx2.HorizontalAdd(p23, p33));
+                    acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(h3), Vector256.Create(sd3, sd3), acc3);
                 }
             }
             aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
             ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            aqs0 = ref Unsafe.Add(ref aqs0, BlockElementsOf / 4);
+            as0 = ref Unsafe.Add(ref as0, BlockElementsOf / 16);
             aq1 = ref Unsafe.Add(ref aq1, BlockElementsOf);
             ad1 = ref Unsafe.Add(ref ad1, BlockElementsOf / 32);
-            aqs1 = ref Unsafe.Add(ref aqs1, BlockElementsOf / 4);
+            as1 = ref Unsafe.Add(ref as1, BlockElementsOf / 16);
             aq2 = ref Unsafe.Add(ref aq2, BlockElementsOf);
             ad2 = ref Unsafe.Add(ref ad2, BlockElementsOf / 32);
-            aqs2 = ref Unsafe.Add(ref aqs2, BlockElementsOf / 4);
+            as2 = ref Unsafe.Add(ref as2, BlockElementsOf / 16);
             aq3 = ref Unsafe.Add(ref aq3, BlockElementsOf);
             ad3 = ref Unsafe.Add(ref ad3, BlockElementsOf / 32);
-            aqs3 = ref Unsafe.Add(ref aqs3, BlockElementsOf / 4);
+            as3 = ref Unsafe.Add(ref as3, BlockElementsOf / 16);
             blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
             blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
+            blk2 = ref Unsafe.Add(ref blk2, BlockBytesOf);
+            blk3 = ref Unsafe.Add(ref blk3, BlockBytesOf);
+            ahead = ref Unsafe.Add(ref ahead, 4 * BlockBytesOf);
         }
-        y00 = Vector256.Sum(acc00);
-        y01 = Vector256.Sum(acc01);
-        y02 = Vector256.Sum(acc02);
-        y03 = Vector256.Sum(acc03);
-        y10 = Vector256.Sum(acc10);
-        y11 = Vector256.Sum(acc11);
-        y12 = Vector256.Sum(acc12);
-        y13 = Vector256.Sum(acc13);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x1V256(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
-    {
-        Vector256<float> acc00 = Vector256<float>.Zero;
-        Vector256<float> acc10 = Vector256<float>.Zero;
-        ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
-        ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4));
-        ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
-        ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            {
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
-                // elements 0..31
-                {
-                    float d0 = Unsafe.Add(ref ad0, 0);
-                    Vector256<sbyte> a0 = Vector256.LoadUnsafe(ref aq0, 0);
-                    Vector256<int> o0 = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref aqs0, 0), 3);
-                    Vector256<byte> v0_0_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk0, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq0 = (v0_0_0 & Vector256.Create((byte)0x0F));
-                    float s0 = f_d_0;
-                    Vector256<int> p00 = KernelGenHelpers.DotU8I8(wq0, a0);
-                    p00 -= o0;
-                    acc00 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p00), Vector256.Create(s0 * d0), acc00);
-                    Vector256<byte> v0_1_0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogicalVariable(KernelGenHelpers.LoadDup16(ref Unsafe.Add(ref blk1, 2)).AsUInt32(), Vector256.Create(0u, 0u, 0u, 0u, 4u, 4u, 4u, 4u)).AsByte();
-                    Vector256<byte> wq1 = (v0_1_0 & Vector256.Create((byte)0x0F));
-                    float s1 = f_d_1;
-                    Vector256<int> p10 = KernelGenHelpers.DotU8I8(wq1, a0);
-                    p10 -= o0;
-                    acc10 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(p10), Vector256.Create(s1 * d0), acc10);
-                }
-            }
-            aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
-            ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            aqs0 = ref Unsafe.Add(ref aqs0, BlockElementsOf / 4);
-            blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
-            blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
-        }
-        y00 = Vector256.Sum(acc00);
-        y10 = Vector256.Sum(acc10);
+        y00 = acc0.GetElement(0) + acc0.GetElement(4) + mv0.GetElement(0);
+        y01 = acc1.GetElement(0) + acc1.GetElement(4) + mv1.GetElement(0);
+        y02 = acc2.GetElement(0) + acc2.GetElement(4) + mv2.GetElement(0);
+        y03 = acc3.GetElement(0) + acc3.GetElement(4) + mv3.GetElement(0);
+        y10 = acc0.GetElement(1) + acc0.GetElement(5) + mv0.GetElement(1);
+        y11 = acc1.GetElement(1) + acc1.GetElement(5) + mv1.GetElement(1);
+        y12 = acc2.GetElement(1) + acc2.GetElement(5) + mv2.GetElement(1);
+        y13 = acc3.GetElement(1) + acc3.GetElement(5) + mv3.GetElement(1);
+        y20 = acc0.GetElement(2) + acc0.GetElement(6) + mv0.GetElement(2);
+        y21 = acc1.GetElement(2) + acc1.GetElement(6) + mv1.GetElement(2);
+        y22 = acc2.GetElement(2) + acc2.GetElement(6) + mv2.GetElement(2);
+        y23 = acc3.GetElement(2) + acc3.GetElement(6) + mv3.GetElement(2);
+        y30 = acc0.GetElement(3) + acc0.GetElement(7) + mv0.GetElement(3);
+        y31 = acc1.GetElement(3) + acc1.GetElement(7) + mv1.GetElement(3);
+        y32 = acc2.GetElement(3) + acc2.GetElement(7) + mv2.GetElement(3);
+        y33 = acc3.GetElement(3) + acc3.GetElement(7) + mv3.GetElement(3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -682,40 +656,36 @@ public static partial class Q4_0Dot
     {
         int blocks = k / BlockElementsOf;
         int r = rowStart;
-        if (batch == 1)
+        for (; r + 4 <= rowEnd; r += 4)
         {
-            for (; r + 4 <= rowEnd; r += 4)
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
             {
-                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)0 * k), ref Unsafe.Add(ref xd, (nint)0 * (k / 32)), ref Unsafe.Add(ref xs, (nint)0 * (k / 16)), ref Unsafe.Add(ref xqs, (nint)0 * (k / 4)), out float y00, out float y10, out float y20, out float y30);
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 0) = y00;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 1) = y10;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 2) = y20;
-                Unsafe.Add(ref y, (0 + 0) * yStride + r + 3) = y30;
+                Tile4x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 2) = y21;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 2) = y22;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 2) = y23;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
+                Unsafe.Add(ref y, (b + 1) * yStride + r + 3) = y31;
+                Unsafe.Add(ref y, (b + 2) * yStride + r + 3) = y32;
+                Unsafe.Add(ref y, (b + 3) * yStride + r + 3) = y33;
             }
-        }
-        else
-        {
-            for (; r + 2 <= rowEnd; r += 2)
+            for (; b < batch; b++)
             {
-                int b = 0;
-                for (; b + 4 <= batch; b += 4)
-                {
-                    Tile2x4V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 0) = y01;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 0) = y02;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 0) = y03;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                    Unsafe.Add(ref y, (b + 1) * yStride + r + 1) = y11;
-                    Unsafe.Add(ref y, (b + 2) * yStride + r + 1) = y12;
-                    Unsafe.Add(ref y, (b + 3) * yStride + r + 1) = y13;
-                }
-                for (; b < batch; b++)
-                {
-                    Tile2x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10);
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
-                    Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
-                }
+                Tile4x1V128(ref Unsafe.Add(ref weights, r * rowBytes), rowBytes, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 4)), out float y00, out float y10, out float y20, out float y30);
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 0) = y00;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 1) = y10;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 2) = y20;
+                Unsafe.Add(ref y, (b + 0) * yStride + r + 3) = y30;
             }
         }
         for (; r < rowEnd; r++)
@@ -816,7 +786,7 @@ public static partial class Q4_0Dot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13)
+    private static void Tile4x4V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y01, out float y02, out float y03, out float y10, out float y11, out float y12, out float y13, out float y20, out float y21, out float y22, out float y23, out float y30, out float y31, out float y32, out float y33)
     {
         Vector128<float> acc00 = Vector128<float>.Zero;
         Vector128<float> acc01 = Vector128<float>.Zero;
@@ -826,194 +796,188 @@ public static partial class Q4_0Dot
         Vector128<float> acc11 = Vector128<float>.Zero;
         Vector128<float> acc12 = Vector128<float>.Zero;
         Vector128<float> acc13 = Vector128<float>.Zero;
+        Vector128<float> acc20 = Vector128<float>.Zero;
+        Vector128<float> acc21 = Vector128<float>.Zero;
+        Vector128<float> acc22 = Vector128<float>.Zero;
+        Vector128<float> acc23 = Vector128<float>.Zero;
+        Vector128<float> acc30 = Vector128<float>.Zero;
+        Vector128<float> acc31 = Vector128<float>.Zero;
+        Vector128<float> acc32 = Vector128<float>.Zero;
+        Vector128<float> acc33 = Vector128<float>.Zero;
+        Vector128<float> mv0 = Vector128<float>.Zero;
+        Vector128<float> mv1 = Vector128<float>.Zero;
+        Vector128<float> mv2 = Vector128<float>.Zero;
+        Vector128<float> mv3 = Vector128<float>.Zero;
         ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
         ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4));
+        ref float as0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
         ref sbyte aq1 = ref Unsafe.Add(ref xq, 1 * k);
         ref float ad1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
-        ref int aqs1 = ref Unsafe.Add(ref xqs, 1 * (k / 4));
+        ref float as1 = ref Unsafe.Add(ref xs, 1 * (k / 16));
         ref sbyte aq2 = ref Unsafe.Add(ref xq, 2 * k);
         ref float ad2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
-        ref int aqs2 = ref Unsafe.Add(ref xqs, 2 * (k / 4));
+        ref float as2 = ref Unsafe.Add(ref xs, 2 * (k / 16));
         ref sbyte aq3 = ref Unsafe.Add(ref xq, 3 * k);
         ref float ad3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
-        ref int aqs3 = ref Unsafe.Add(ref xqs, 3 * (k / 4));
+        ref float as3 = ref Unsafe.Add(ref xs, 3 * (k / 16));
         ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
         ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
+        ref byte blk2 = ref Unsafe.Add(ref row, 2 * rowBytes);
+        ref byte blk3 = ref Unsafe.Add(ref row, 3 * rowBytes);
+        ref byte ahead = ref Unsafe.Add(ref row, 4 * rowBytes);
         for (int b = 0; b < blocks; b++)
         {
             {
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
+                KernelGenHelpers.Prefetch(ref ahead);
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref ahead, 64));
+                Vector128<float> vf_d = KernelGenHelpers.HalfToSingle4(Vector128.Create((uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk2, 0)), (uint)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk3, 0))));
                 // elements 0..31
                 {
                     float d0 = Unsafe.Add(ref ad0, 0);
                     Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
                     Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
-                    Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
-                    Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
                     float d1 = Unsafe.Add(ref ad1, 0);
                     Vector128<sbyte> al1 = Vector128.LoadUnsafe(ref aq1, 0);
                     Vector128<sbyte> ah1 = Vector128.LoadUnsafe(ref aq1, 16);
-                    Vector128<int> ol1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 0), 3);
-                    Vector128<int> oh1 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs1, 4), 3);
                     float d2 = Unsafe.Add(ref ad2, 0);
                     Vector128<sbyte> al2 = Vector128.LoadUnsafe(ref aq2, 0);
                     Vector128<sbyte> ah2 = Vector128.LoadUnsafe(ref aq2, 16);
-                    Vector128<int> ol2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 0), 3);
-                    Vector128<int> oh2 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs2, 4), 3);
                     float d3 = Unsafe.Add(ref ad3, 0);
                     Vector128<sbyte> al3 = Vector128.LoadUnsafe(ref aq3, 0);
                     Vector128<sbyte> ah3 = Vector128.LoadUnsafe(ref aq3, 16);
-                    Vector128<int> ol3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 0), 3);
-                    Vector128<int> oh3 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs3, 4), 3);
+                    Vector128<float> sv = vf_d;
+                    Vector128<float> sd0 = sv * Vector128.Create(d0);
+                    mv0 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as0, 0) + Unsafe.Add(ref as0, 1))), mv0);
+                    Vector128<float> sd1 = sv * Vector128.Create(d1);
+                    mv1 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as1, 0) + Unsafe.Add(ref as1, 1))), mv1);
+                    Vector128<float> sd2 = sv * Vector128.Create(d2);
+                    mv2 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as2, 0) + Unsafe.Add(ref as2, 1))), mv2);
+                    Vector128<float> sd3 = sv * Vector128.Create(d3);
+                    mv3 = Vector128.FusedMultiplyAdd(sv, Vector128.Create(-8f * (Unsafe.Add(ref as3, 0) + Unsafe.Add(ref as3, 1))), mv3);
                     Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
                     Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l0 = t0l00;
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
                     Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q0h0 = t0h00;
-                    float s0 = f_d_0;
                     Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
-                    pl00 -= ol0;
-                    ph00 -= oh0;
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sd0.GetElement(0)), acc00);
+                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sd0.GetElement(0)), acc00);
                     Vector128<int> pl01 = KernelGenHelpers.DotU8I8(q0l0, al1);
                     Vector128<int> ph01 = KernelGenHelpers.DotU8I8(q0h0, ah1);
-                    pl01 -= ol1;
-                    ph01 -= oh1;
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(s0 * d1), acc01);
-                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(s0 * d1), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl01), Vector128.Create(sd1.GetElement(0)), acc01);
+                    acc01 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph01), Vector128.Create(sd1.GetElement(0)), acc01);
                     Vector128<int> pl02 = KernelGenHelpers.DotU8I8(q0l0, al2);
                     Vector128<int> ph02 = KernelGenHelpers.DotU8I8(q0h0, ah2);
-                    pl02 -= ol2;
-                    ph02 -= oh2;
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(s0 * d2), acc02);
-                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(s0 * d2), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl02), Vector128.Create(sd2.GetElement(0)), acc02);
+                    acc02 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph02), Vector128.Create(sd2.GetElement(0)), acc02);
                     Vector128<int> pl03 = KernelGenHelpers.DotU8I8(q0l0, al3);
                     Vector128<int> ph03 = KernelGenHelpers.DotU8I8(q0h0, ah3);
-                    pl03 -= ol3;
-                    ph03 -= oh3;
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(s0 * d3), acc03);
-                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(s0 * d3), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sd3.GetElement(0)), acc03);
+                    acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sd3.GetElement(0)), acc03);
                     Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 2);
                     Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l1 = t0l10;
                     Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
                     Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
                     Vector128<byte> q0h1 = t0h10;
-                    float s1 = f_d_1;
                     Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
-                    pl10 -= ol0;
-                    ph10 -= oh0;
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sd0.GetElement(1)), acc10);
+                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sd0.GetElement(1)), acc10);
                     Vector128<int> pl11 = KernelGenHelpers.DotU8I8(q0l1, al1);
                     Vector128<int> ph11 = KernelGenHelpers.DotU8I8(q0h1, ah1);
-                    pl11 -= ol1;
-                    ph11 -= oh1;
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(s1 * d1), acc11);
-                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(s1 * d1), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl11), Vector128.Create(sd1.GetElement(1)), acc11);
+                    acc11 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph11), Vector128.Create(sd1.GetElement(1)), acc11);
                     Vector128<int> pl12 = KernelGenHelpers.DotU8I8(q0l1, al2);
                     Vector128<int> ph12 = KernelGenHelpers.DotU8I8(q0h1, ah2);
-                    pl12 -= ol2;
-                    ph12 -= oh2;
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(s1 * d2), acc12);
-                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(s1 * d2), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl12), Vector128.Create(sd2.GetElement(1)), acc12);
+                    acc12 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph12), Vector128.Create(sd2.GetElement(1)), acc12);
                     Vector128<int> pl13 = KernelGenHelpers.DotU8I8(q0l1, al3);
                     Vector128<int> ph13 = KernelGenHelpers.DotU8I8(q0h1, ah3);
-                    pl13 -= ol3;
-                    ph13 -= oh3;
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(s1 * d3), acc13);
-                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(s1 * d3), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sd3.GetElement(1)), acc13);
+                    Vector128<byte> g0l20 = KernelGenHelpers.Load16(ref blk2, 2);
+                    Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q0l2 = t0l20;
+                    Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 2);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q0h2 = t0h20;
+                    Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
+                    Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sd0.GetElement(2)), acc20);
+                    Vector128<int> pl21 = KernelGenHelpers.DotU8I8(q0l2, al1);
+                    Vector128<int> ph21 = KernelGenHelpers.DotU8I8(q0h2, ah1);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    acc21 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph21), Vector128.Create(sd1.GetElement(2)), acc21);
+                    Vector128<int> pl22 = KernelGenHelpers.DotU8I8(q0l2, al2);
+                    Vector128<int> ph22 = KernelGenHelpers.DotU8I8(q0h2, ah2);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    acc22 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph22), Vector128.Create(sd2.GetElement(2)), acc22);
+                    Vector128<int> pl23 = KernelGenHelpers.DotU8I8(q0l2, al3);
+                    Vector128<int> ph23 = KernelGenHelpers.DotU8I8(q0h2, ah3);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sd3.GetElement(2)), acc23);
+                    Vector128<byte> g0l30 = KernelGenHelpers.Load16(ref blk3, 2);
+                    Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
+                    Vector128<byte> q0l3 = t0l30;
+                    Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 2);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> q0h3 = t0h30;
+                    Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
+                    Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    acc30 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph30), Vector128.Create(sd0.GetElement(3)), acc30);
+                    Vector128<int> pl31 = KernelGenHelpers.DotU8I8(q0l3, al1);
+                    Vector128<int> ph31 = KernelGenHelpers.DotU8I8(q0h3, ah1);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    acc31 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph31), Vector128.Create(sd1.GetElement(3)), acc31);
+                    Vector128<int> pl32 = KernelGenHelpers.DotU8I8(q0l3, al2);
+                    Vector128<int> ph32 = KernelGenHelpers.DotU8I8(q0h3, ah2);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    acc32 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph32), Vector128.Create(sd2.GetElement(3)), acc32);
+                    Vector128<int> pl33 = KernelGenHelpers.DotU8I8(q0l3, al3);
+                    Vector128<int> ph33 = KernelGenHelpers.DotU8I8(q0h3, ah3);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl33), Vector128.Create(sd3.GetElement(3)), acc33);
+                    acc33 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph33), Vector128.Create(sd3.GetElement(3)), acc33);
                 }
             }
             aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
             ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            aqs0 = ref Unsafe.Add(ref aqs0, BlockElementsOf / 4);
+            as0 = ref Unsafe.Add(ref as0, BlockElementsOf / 16);
             aq1 = ref Unsafe.Add(ref aq1, BlockElementsOf);
             ad1 = ref Unsafe.Add(ref ad1, BlockElementsOf / 32);
-            aqs1 = ref Unsafe.Add(ref aqs1, BlockElementsOf / 4);
+            as1 = ref Unsafe.Add(ref as1, BlockElementsOf / 16);
             aq2 = ref Unsafe.Add(ref aq2, BlockElementsOf);
             ad2 = ref Unsafe.Add(ref ad2, BlockElementsOf / 32);
-            aqs2 = ref Unsafe.Add(ref aqs2, BlockElementsOf / 4);
+            as2 = ref Unsafe.Add(ref as2, BlockElementsOf / 16);
             aq3 = ref Unsafe.Add(ref aq3, BlockElementsOf);
             ad3 = ref Unsafe.Add(ref ad3, BlockElementsOf / 32);
-            aqs3 = ref Unsafe.Add(ref aqs3, BlockElementsOf / 4);
+            as3 = ref Unsafe.Add(ref as3, BlockElementsOf / 16);
             blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
             blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
+            blk2 = ref Unsafe.Add(ref blk2, BlockBytesOf);
+            blk3 = ref Unsafe.Add(ref blk3, BlockBytesOf);
+            ahead = ref Unsafe.Add(ref ahead, 4 * BlockBytesOf);
         }
-        y00 = Vector128.Sum(acc00);
-        y01 = Vector128.Sum(acc01);
-        y02 = Vector128.Sum(acc02);
-        y03 = Vector128.Sum(acc03);
-        y10 = Vector128.Sum(acc10);
-        y11 = Vector128.Sum(acc11);
-        y12 = Vector128.Sum(acc12);
-        y13 = Vector128.Sum(acc13);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x1V128(ref byte row, nint rowBytes, int blocks, int k, ref sbyte xq, ref float xd, ref float xs, ref int xqs, out float y00, out float y10)
-    {
-        Vector128<float> acc00 = Vector128<float>.Zero;
-        Vector128<float> acc10 = Vector128<float>.Zero;
-        ref sbyte aq0 = ref Unsafe.Add(ref xq, 0 * k);
-        ref float ad0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref int aqs0 = ref Unsafe.Add(ref xqs, 0 * (k / 4));
-        ref byte blk0 = ref Unsafe.Add(ref row, 0 * rowBytes);
-        ref byte blk1 = ref Unsafe.Add(ref row, 1 * rowBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            {
-                float f_d_0 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk0, 0)));
-                float f_d_1 = KernelGenHelpers.HalfToSingleFast(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref blk1, 0)));
-                // elements 0..31
-                {
-                    float d0 = Unsafe.Add(ref ad0, 0);
-                    Vector128<sbyte> al0 = Vector128.LoadUnsafe(ref aq0, 0);
-                    Vector128<sbyte> ah0 = Vector128.LoadUnsafe(ref aq0, 16);
-                    Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 0), 3);
-                    Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 4), 3);
-                    Vector128<byte> g0l00 = KernelGenHelpers.Load16(ref blk0, 2);
-                    Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q0l0 = t0l00;
-                    Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q0h0 = t0h00;
-                    float s0 = f_d_0;
-                    Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
-                    Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
-                    pl00 -= ol0;
-                    ph00 -= oh0;
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(s0 * d0), acc00);
-                    acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(s0 * d0), acc00);
-                    Vector128<byte> g0l10 = KernelGenHelpers.Load16(ref blk1, 2);
-                    Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
-                    Vector128<byte> q0l1 = t0l10;
-                    Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
-                    Vector128<byte> q0h1 = t0h10;
-                    float s1 = f_d_1;
-                    Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
-                    Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
-                    pl10 -= ol0;
-                    ph10 -= oh0;
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(s1 * d0), acc10);
-                    acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(s1 * d0), acc10);
-                }
-            }
-            aq0 = ref Unsafe.Add(ref aq0, BlockElementsOf);
-            ad0 = ref Unsafe.Add(ref ad0, BlockElementsOf / 32);
-            aqs0 = ref Unsafe.Add(ref aqs0, BlockElementsOf / 4);
-            blk0 = ref Unsafe.Add(ref blk0, BlockBytesOf);
-            blk1 = ref Unsafe.Add(ref blk1, BlockBytesOf);
-        }
-        y00 = Vector128.Sum(acc00);
-        y10 = Vector128.Sum(acc10);
+        y00 = Vector128.Sum(acc00) + mv0.GetElement(0);
+        y01 = Vector128.Sum(acc01) + mv1.GetElement(0);
+        y02 = Vector128.Sum(acc02) + mv2.GetElement(0);
+        y03 = Vector128.Sum(acc03) + mv3.GetElement(0);
+        y10 = Vector128.Sum(acc10) + mv0.GetElement(1);
+        y11 = Vector128.Sum(acc11) + mv1.GetElement(1);
+        y12 = Vector128.Sum(acc12) + mv2.GetElement(1);
+        y13 = Vector128.Sum(acc13) + mv3.GetElement(1);
+        y20 = Vector128.Sum(acc20) + mv0.GetElement(2);
+        y21 = Vector128.Sum(acc21) + mv1.GetElement(2);
+        y22 = Vector128.Sum(acc22) + mv2.GetElement(2);
+        y23 = Vector128.Sum(acc23) + mv3.GetElement(2);
+        y30 = Vector128.Sum(acc30) + mv0.GetElement(3);
+        y31 = Vector128.Sum(acc31) + mv1.GetElement(3);
+        y32 = Vector128.Sum(acc32) + mv2.GetElement(3);
+        y33 = Vector128.Sum(acc33) + mv3.GetElement(3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
