@@ -120,7 +120,7 @@ public static class DemoKernels
         }
         console.Write(table);
         console.MarkupLine(Markup.Escape($"worst error {worst.ToString("0.00e+00", inv)} for float kernels (|y - ref| / sum_k |W[r,k]*x[k]| per output); " +
-            $"integer kernels at most {worstToBound.ToString("0.00", inv)} of their int8-activation bound; (tiny, cache-resident matrices: " +
+            $"integer kernels at most {worstToBound.ToString("0.00", inv)} of their int8-activation bound (tiny, cache-resident matrices: " +
             "the times show per-call overhead, not DRAM speed; `kernelgen bench matvec` measures that); " +
             $"{elapsed.Elapsed.TotalSeconds.ToString("F1", inv)} s"));
     }
