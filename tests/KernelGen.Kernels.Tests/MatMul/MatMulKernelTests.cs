@@ -73,6 +73,26 @@ public sealed class MatMulKernelTests : IDisposable
         }
     }
 
+    [Fact]
+    public void CallsAllocateNothingOnceWarm()
+    {
+        var format = Dequantizer.GetFormat("Q4_K");
+        int k = 512, n = 64, batch = 5;
+        var rows = MatMulReference.RandomRows(format, k, n, new Random(3));
+        var x = MatMulReference.RandomActivations(k, batch, new Random(4));
+        var y = new float[batch * n];
+        var matrix = QuantizedMatrix.FromRows(format, rows, k, n);
+        matrix.MatMul(x, batch, y, _pool);
+        matrix.MatVec(x.AsSpan(0, k), y, _pool);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            matrix.MatMul(x, batch, y, _pool);
+            matrix.MatVec(x.AsSpan(0, k), y, _pool);
+        }
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
     public void Dispose() => _pool.Dispose();
 }
 
