@@ -157,6 +157,27 @@ public sealed class ApiDiagnosticsTests
     }
 
     [Fact]
+    public void With_KernelGen_Gpu_referenced_a_gpu_matvec_gets_a_gpu_body_and_no_info()
+    {
+        var gpu = CSharpCompilation.Create("KernelGen.Gpu", new[] { CSharpSyntaxTree.ParseText("""
+            namespace KernelGen.Gpu
+            {
+                public static class GpuKernelCalls
+                {
+                    public static void MatMul(string format, System.ReadOnlySpan<byte> weights, int k, int n, System.ReadOnlySpan<float> x, int batch, System.Span<float> y) { }
+                }
+            }
+            """) }, GeneratorHarness.References, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary)).ToMetadataReference();
+        var (source, _) = Markup(Kernel("[QuantizedMatVec(\"Q4_0\", [|Backend = KernelBackend.Gpu|])]"));
+        var (result, output, diagnostics) = Run(source, extra: gpu);
+        Assert.Empty(diagnostics);
+        Assert.Empty(CompilerProblems(output));
+        string generated = result.GeneratedTrees.Single(t => t.FilePath.EndsWith("User.Model.Project.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("global::KernelGen.Gpu.GpuKernelCalls.MatMul(\"Q4_0\", ", generated, StringComparison.Ordinal);
+        Assert.DoesNotContain("QuantizedKernels.MatMul(", generated, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_format_from_the_projects_own_spec_is_accepted_and_called_in_the_project_namespace()
     {
         string spec = File.ReadAllText(Path.Combine(GeneratorHarness.RepoRoot, "tests", "KernelGen.Kernels.Tests", "Specs", "q3_test.kgspec"));

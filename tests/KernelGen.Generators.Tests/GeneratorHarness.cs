@@ -10,6 +10,8 @@ namespace KernelGen.Generators.Tests;
 /// <summary>Runs <see cref="KernelGenerator"/> in-memory with CSharpGeneratorDriver (no Verify dependency).</summary>
 internal static class GeneratorHarness
 {
+    public static MetadataReference[] References => s_references.Value;
+
     private static readonly Lazy<MetadataReference[]> s_references = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
             .Split(Path.PathSeparator)

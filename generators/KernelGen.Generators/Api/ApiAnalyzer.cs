@@ -45,7 +45,7 @@ internal static class ApiAnalyzer
             {
                 diagnostics.Add(backend.Location.Diagnostic(DiagnosticDescriptors.GpuPackageMissing, method.DisplayName));
             }
-            else if (backend.Value == 1)
+            else if (backend.Value == 1 && !ApiEmitter.RunsOnGpu(method, format, compilation))
             {
                 diagnostics.Add(backend.Location.Diagnostic(DiagnosticDescriptors.GpuKernelFallback, method.DisplayName));
             }
@@ -53,7 +53,7 @@ internal static class ApiAnalyzer
         bool hasErrors = diagnostics.Any(d => d.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         string? source = !method.CanImplement ? null
             : hasErrors || !method.SignatureOk || format is null ? ApiEmitter.EmitStub(method)
-            : ApiEmitter.Emit(method, format);
+            : ApiEmitter.Emit(method, format, ApiEmitter.RunsOnGpu(method, format, compilation));
         string? shape = source is not null && !hasErrors && method.SignatureOk && format is not null ? ShapeEmitter.Emit(method, format, compilation.AllowUnsafe) : null;
         return new KernelMethodOutput(HintName(method), source, diagnostics.ToEquatableArray()) { ShapeSource = shape };
     }

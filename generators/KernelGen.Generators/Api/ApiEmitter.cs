@@ -33,7 +33,18 @@ internal static class ApiEmitter
     /// <summary>The generated codec whose <c>DecodeRow</c> a <c>[Dequantize]</c> method calls.</summary>
     internal static string CodecClass(FormatFacts format) => $"global::{format.Namespace}.{format.Name}Codec";
 
-    public static string Emit(KernelMethodSpec method, FormatFacts format)
+    /// <summary>Metadata name of KernelGen.Gpu's entry point for GPU attribute methods.</summary>
+    public const string GpuCallsType = "KernelGen.Gpu.GpuKernelCalls";
+
+    /// <summary>
+    /// A <c>Backend = Gpu</c> matvec/matmul on a built-in format, in a project that references KernelGen.Gpu, gets a
+    /// GPU body (the ILGPU kernels cover the built-in formats); anything else runs the CPU kernel (KG2011).
+    /// </summary>
+    public static bool RunsOnGpu(KernelMethodSpec method, FormatFacts? format, ApiCompilationFacts compilation) =>
+        method.Backend?.Value == 1 && method.Kind != KernelKind.Dequantize && format is { IsUserFormat: false, IsTensorLevel: false }
+        && compilation.HasGpuKernelCalls;
+
+    public static string Emit(KernelMethodSpec method, FormatFacts format, bool gpu = false)
     {
         var w = new SourceWriter();
         WriteHeader(w, method, format);
@@ -63,7 +74,10 @@ internal static class ApiEmitter
                 w.WriteLine($"// {(k > 0 && n > 0 ? "K and N are" : k > 0 ? "K is" : "N is")} known at compile time (checked by the generator); the spans are checked against {(k > 0 && n > 0 ? "them" : "it")}.");
             }
             w.WriteLine($"{Support}.MatMulShape({name}, {formatName}, {Holder}.BlockElements, {Holder}.BlockBytes, {kArg}, {nArg}, {batch}, {weights}.Length, {x}.Length, {y}.Length, {kOut}, {nOut});");
-            w.WriteLine($"{Drivers}.MatMul({Holder}.Rows, {Holder}.ActivationKind, {Holder}.BlockElements, {Holder}.BlockBytes, {formatName}, {weights}, {(k > 0 ? Holder + ".K" : "__k")}, {(n > 0 ? Holder + ".N" : "__n")}, {x}, {batch}, {y}, {pool});");
+            string kValue = k > 0 ? Holder + ".K" : "__k", nValue = n > 0 ? Holder + ".N" : "__n";
+            w.WriteLine(gpu
+                ? $"global::{GpuCallsType}.MatMul({formatName}, {weights}, {kValue}, {nValue}, {x}, {batch}, {y});"
+                : $"{Drivers}.MatMul({Holder}.Rows, {Holder}.ActivationKind, {Holder}.BlockElements, {Holder}.BlockBytes, {formatName}, {weights}, {kValue}, {nValue}, {x}, {batch}, {y}, {pool});");
         }
         w.CloseBlock();
         CloseTypes(w, method);

@@ -52,6 +52,7 @@ internal static class ApiGenerator
             .Select(static (compilation, _) => new ApiCompilationFacts(compilation.ReferencedAssemblyNames.Any(a => Array.IndexOf(s_gpuAssemblies, a.Name) >= 0))
             {
                 AllowUnsafe = compilation.Options is Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions { AllowUnsafe: true },
+                HasGpuKernelCalls = compilation.GetTypeByMetadataName(ApiEmitter.GpuCallsType) is not null,
             });
 
         // Validate and emit each method on its own (cached per method, the Regex generator's shape).

@@ -135,5 +135,5 @@ internal static class DiagnosticDescriptors
     /// <summary>KG2011 (info): the GPU backend was asked for; attribute kernels are CPU kernels for now (limited generation, as SYSLIB1045).</summary>
     public static readonly DiagnosticDescriptor GpuKernelFallback =
         new DiagnosticDescriptor("KG2011", "GPU attribute kernel runs on the CPU",
-            "KernelGen does not generate GPU bodies for attribute kernels yet; '{0}' runs the CPU kernel (call the KernelGen.Gpu API directly to run on the GPU)", Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+            "'{0}' runs the CPU kernel: GPU bodies are generated for [QuantizedMatVec]/[QuantizedMatMul] on built-in formats in projects that reference the KernelGen.Gpu package (not for [Dequantize], the project's own formats, or ILGPU alone); call the KernelGen.Gpu API directly otherwise", Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
 }

@@ -90,6 +90,9 @@ internal sealed record ApiCompilationFacts(bool HasGpuPackage)
 {
     /// <summary>The compilation allows unsafe code (shape-specialised kernels then use the pointer helpers).</summary>
     public bool AllowUnsafe { get; init; }
+
+    /// <summary>KernelGen.Gpu's <c>GpuKernelCalls</c> is available: GPU methods get GPU bodies.</summary>
+    public bool HasGpuKernelCalls { get; init; }
 }
 
 /// <summary>The result of analysing and emitting one attributed method: its source (or null) and its diagnostics.</summary>
