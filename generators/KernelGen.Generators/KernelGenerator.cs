@@ -79,22 +79,7 @@ public sealed class KernelGenerator : IIncrementalGenerator
             .Select(static (pair, _) => BuildOutputs(pair.Left, pair.Right))
             .WithTrackingName(StepNames.Collect);
 
-        context.RegisterSourceOutput(outputs, static (spc, set) =>
-        {
-            foreach (var diagnostic in set.Diagnostics)
-            {
-                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-            }
-            foreach (var format in set.Formats)
-            {
-                spc.AddSource(format.HintName, SourceText.From(format.Source, System.Text.Encoding.UTF8));
-            }
-            if (set.Formats.Count > 0)
-            {
-                spc.AddSource("KernelGenRegistry.g.cs", SourceText.From(set.RegistrySource, System.Text.Encoding.UTF8));
-                spc.AddSource("KernelGenHelpers.g.cs", SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
-            }
-        });
+        context.RegisterSourceOutput(outputs, static (spc, set) => AddOutputs(spc, set, "KernelGenRegistry.g.cs", "KernelGenHelpers.g.cs"));
 
         // The ILGPU backend, only when asked for (KernelGenBackends contains 'gpu'): the same parsed block specs go
         // through their own cached per-format emission. Tensor-level specs (layout linear) have no GPU kernels; they
@@ -113,22 +98,25 @@ public sealed class KernelGenerator : IIncrementalGenerator
             .Select(static (pair, _) => BuildGpuOutputs(pair.Left, pair.Right))
             .WithTrackingName(StepNames.GpuCollect);
 
-        context.RegisterSourceOutput(gpuOutputs, static (spc, set) =>
+        context.RegisterSourceOutput(gpuOutputs, static (spc, set) => AddOutputs(spc, set, "KernelGenGpuRegistry.g.cs", "KernelGenGpuSupport.g.cs"));
+    }
+
+    /// <summary>Reports a backend's diagnostics and adds its per-format files plus its registry and support file.</summary>
+    private static void AddOutputs(SourceProductionContext spc, OutputSet set, string registryHint, string supportHint)
+    {
+        foreach (var diagnostic in set.Diagnostics)
         {
-            foreach (var diagnostic in set.Diagnostics)
-            {
-                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-            }
-            foreach (var format in set.Formats)
-            {
-                spc.AddSource(format.HintName, SourceText.From(format.Source, System.Text.Encoding.UTF8));
-            }
-            if (set.Formats.Count > 0)
-            {
-                spc.AddSource("KernelGenGpuRegistry.g.cs", SourceText.From(set.RegistrySource, System.Text.Encoding.UTF8));
-                spc.AddSource("KernelGenGpuSupport.g.cs", SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
-            }
-        });
+            spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+        }
+        foreach (var format in set.Formats)
+        {
+            spc.AddSource(format.HintName, SourceText.From(format.Source, System.Text.Encoding.UTF8));
+        }
+        if (set.Formats.Count > 0)
+        {
+            spc.AddSource(registryHint, SourceText.From(set.RegistrySource, System.Text.Encoding.UTF8));
+            spc.AddSource(supportHint, SourceText.From(set.HelpersSource, System.Text.Encoding.UTF8));
+        }
     }
 
     private static GeneratorOptions ReadOptions(AnalyzerConfigOptions options)
