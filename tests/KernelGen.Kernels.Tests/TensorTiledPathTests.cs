@@ -101,4 +101,58 @@ public sealed class TensorTiledPathTests
             ("V512", (f, c, d) => AWQ_GEMMCodec.DecodeRowsV512(layout, qw, qz, sc, f, c, d)),
             ("dispatch", (f, c, d) => AWQ_GEMMCodec.DecodeRows(layout, qw, qz, sc, f, c, d)));
     }
+
+    /// <summary>
+    /// Outputs of 4 MiB or more into a 32-byte aligned buffer take the streaming stores of the row runs (kind 1 for
+    /// GPTQ, kind 2 for AWQ GEMM): still equal to the scalar decoder bit for bit, for whole layers and row ranges that
+    /// start and end off the tiles. A misaligned view of the same buffer takes the cached stores.
+    /// </summary>
+    [Theory]
+    [InlineData("GPTQ", 264, 4096, 128)]
+    [InlineData("GPTQ", 300, 4096, 32)]
+    [InlineData("AWQ_GEMM", 264, 4096, 128)]
+    [InlineData("AWQ_GEMM", 296, 4096, 64)]
+    public unsafe void Large_aligned_outputs_stream_and_equal_scalar(string format, int n, int k, int groupSize)
+    {
+        var rng = new Random(n * 7 + k + groupSize);
+        Decode scalar, simd;
+        if (format == "GPTQ")
+        {
+            var layout = new GPTQLayout(n, k, 4, groupSize, GPTQCheckpoint.Gptq);
+            int groups = (int)layout.GroupCount;
+            var g = Enumerable.Range(0, k).Select(i => i / groupSize).ToArray();
+            byte[] qweight = new byte[layout.QweightBytes], qzeros = new byte[layout.QzerosBytes], scales = new byte[layout.ScalesBytes], gIdx = new byte[layout.GIdxBytes];
+            GPTQCodec.Encode(layout, Codes(rng, n * k, 16), Codes(rng, n * groups, 16), Enumerable.Range(0, n * groups).Select(_ => RandomHalf(rng)).ToArray(), g, qweight, qzeros, scales, gIdx);
+            scalar = (f, c, d) => GPTQCodec.DecodeRowsScalar(layout, qweight, qzeros, scales, gIdx, f, c, d);
+            simd = (f, c, d) => GPTQCodec.DecodeRowsV256(layout, qweight, qzeros, scales, gIdx, f, c, d);
+        }
+        else
+        {
+            var layout = new AWQ_GEMMLayout(n, k, groupSize);
+            int groups = k / groupSize;
+            byte[] qw = new byte[layout.QweightBytes], qz = new byte[layout.QzerosBytes], sc = new byte[layout.ScalesBytes];
+            AWQ_GEMMCodec.Encode(layout, Codes(rng, n * k, 16), Codes(rng, n * groups, 16), Enumerable.Range(0, n * groups).Select(_ => RandomHalf(rng)).ToArray(), qw, qz, sc);
+            scalar = (f, c, d) => AWQ_GEMMCodec.DecodeRowsScalar(layout, qw, qz, sc, f, c, d);
+            simd = (f, c, d) => AWQ_GEMMCodec.DecodeRowsV256(layout, qw, qz, sc, f, c, d);
+        }
+        long length = (long)n * k;
+        Assert.True(length >= 1 << 20, "the layer must be large enough to stream");
+        float* buffer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(length + 8) * sizeof(float), 64);
+        try
+        {
+            foreach (var (first, count, shift) in new[] { (0, n, 0), (3, n - 3, 0), (0, n, 1), (5, n - 13, 0) })
+            {
+                var expected = new float[(long)count * k];
+                scalar(first, count, expected);
+                var actual = new Span<float>(buffer + shift, count * k);
+                actual.Fill(float.NaN);
+                simd(first, count, actual);
+                Paths.AssertBitwiseEqual(expected, actual.ToArray(), $"{format} rows {first}+{count}, buffer offset {shift}");
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
+        }
+    }
 }

@@ -33,6 +33,36 @@ internal static class HelpersEmitter
         Vector128<byte> v = Vector128.LoadUnsafe(ref address);
         return Vector256.Create(v, v);
     }
+
+    /// <summary>
+    /// Whether a decode into <paramref name="dst"/> (pinned by the caller for the whole call) should bypass the caches:
+    /// the output is far larger than L2 (4 MiB or more) and 32-byte aligned, and the CPU has non-temporal AVX stores.
+    /// </summary>
+    public static unsafe bool CanStream(float* dst, int length) =>
+        Avx.IsSupported && length >= 1 << 20 && ((nuint)dst & 31) == 0;
+
+    /// <summary>8 floats stored at <paramref name="dst"/>; with <paramref name="stream"/> a non-temporal store (dst pinned and 32-byte aligned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Store8(Vector256<float> value, ref float dst, bool stream)
+    {
+        if (stream)
+        {
+            Avx.StoreAlignedNonTemporal((float*)Unsafe.AsPointer(ref dst), value);
+        }
+        else
+        {
+            value.StoreUnsafe(ref dst);
+        }
+    }
+
+    /// <summary>Orders the streaming stores of a call before anything the caller does next.</summary>
+    public static void EndStream(bool stream)
+    {
+        if (stream && Sse.IsSupported)
+        {
+            Sse.StoreFence();
+        }
+    }
 """;
 
     private const string SafeHelpers = """
@@ -48,6 +78,15 @@ internal static class HelpersEmitter
     {
         Vector128<byte> v = Vector128.LoadUnsafe(ref address);
         return Vector256.Create(v, v);
+    }
+
+    /// <summary>8 floats stored at <paramref name="dst"/> (no streaming stores without unsafe code).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store8(Vector256<float> value, ref float dst, bool stream) => value.StoreUnsafe(ref dst);
+
+    /// <summary>Nothing to order: without unsafe code no store streams.</summary>
+    public static void EndStream(bool stream)
+    {
     }
 """;
 
@@ -68,6 +107,37 @@ namespace $NAMESPACE$;
 internal static class KernelGenHelpers
 {
 $POINTER_HELPERS$
+    /// <summary>8x8 transpose of 32-bit lanes (AVX2 only): afterwards row i lane j holds what row j lane i held.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(ref Vector256<uint> r0, ref Vector256<uint> r1, ref Vector256<uint> r2, ref Vector256<uint> r3,
+        ref Vector256<uint> r4, ref Vector256<uint> r5, ref Vector256<uint> r6, ref Vector256<uint> r7)
+    {
+        var t0 = Avx2.UnpackLow(r0, r1).AsUInt64();
+        var t1 = Avx2.UnpackHigh(r0, r1).AsUInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsUInt64();
+        var t3 = Avx2.UnpackHigh(r2, r3).AsUInt64();
+        var t4 = Avx2.UnpackLow(r4, r5).AsUInt64();
+        var t5 = Avx2.UnpackHigh(r4, r5).AsUInt64();
+        var t6 = Avx2.UnpackLow(r6, r7).AsUInt64();
+        var t7 = Avx2.UnpackHigh(r6, r7).AsUInt64();
+        var u0 = Avx2.UnpackLow(t0, t2).AsUInt32();
+        var u1 = Avx2.UnpackHigh(t0, t2).AsUInt32();
+        var u2 = Avx2.UnpackLow(t1, t3).AsUInt32();
+        var u3 = Avx2.UnpackHigh(t1, t3).AsUInt32();
+        var u4 = Avx2.UnpackLow(t4, t6).AsUInt32();
+        var u5 = Avx2.UnpackHigh(t4, t6).AsUInt32();
+        var u6 = Avx2.UnpackLow(t5, t7).AsUInt32();
+        var u7 = Avx2.UnpackHigh(t5, t7).AsUInt32();
+        r0 = Avx2.Permute2x128(u0, u4, 0x20);
+        r1 = Avx2.Permute2x128(u1, u5, 0x20);
+        r2 = Avx2.Permute2x128(u2, u6, 0x20);
+        r3 = Avx2.Permute2x128(u3, u7, 0x20);
+        r4 = Avx2.Permute2x128(u0, u4, 0x31);
+        r5 = Avx2.Permute2x128(u1, u5, 0x31);
+        r6 = Avx2.Permute2x128(u2, u6, 0x31);
+        r7 = Avx2.Permute2x128(u3, u7, 0x31);
+    }
+
     /// <summary>Lane <paramref name="lane"/> of a 4-lane vector broadcast to 8 lanes (one permute on AVX2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Lane8(Vector128<float> v, int lane) =>

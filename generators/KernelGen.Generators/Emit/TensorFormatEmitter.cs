@@ -15,7 +15,7 @@ namespace KernelGen.Generators.Emit;
 /// <c>Encode</c> (its exact inverse) and <c>CheckWarnings</c>. All format knowledge comes from the
 /// <see cref="TensorFormatSpec"/>: index expressions become address arithmetic, placements become bit-stream reads.
 /// </summary>
-internal static class TensorFormatEmitter
+internal static partial class TensorFormatEmitter
 {
     private static readonly string[] s_fileHeader =
     {
@@ -52,7 +52,7 @@ internal static class TensorFormatEmitter
         w.WriteLine($"namespace {options.Namespace};");
         w.WriteLine();
         string vis = options.IsPublic ? "public" : "internal";
-        var e = new Emitter(spec, w, vis, file);
+        var e = new Emitter(spec, w, vis, file, options.AllowUnsafe);
         e.EmitEnums();
         e.EmitLayout();
         ct.ThrowIfCancellationRequested();
@@ -66,7 +66,7 @@ internal static class TensorFormatEmitter
         return p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p.Substring(1);
     }
 
-    private sealed class Emitter
+    private sealed partial class Emitter
     {
         private readonly TensorFormatSpec _spec;
         private readonly SourceWriter _w;
@@ -75,8 +75,12 @@ internal static class TensorFormatEmitter
         private readonly string _layout;
         private readonly string _codec;
 
-        public Emitter(TensorFormatSpec spec, SourceWriter w, string vis, string file)
+        /// <summary>The compilation allows unsafe code: the tile path may pin the destination and stream its stores.</summary>
+        private readonly bool _allowUnsafe;
+
+        public Emitter(TensorFormatSpec spec, SourceWriter w, string vis, string file, bool allowUnsafe)
         {
+            _allowUnsafe = allowUnsafe;
             _spec = spec;
             _w = w;
             _vis = vis;
@@ -652,12 +656,24 @@ internal static class TensorFormatEmitter
             {
                 w.WriteLine($"/// <remarks>Rows in whole aligned tiles of {Tile} go through <c>DecodeTiles{Tile}</c> (8 rows at a time, lanes along n) when");
                 w.WriteLine($"/// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>");
-                w.WriteLine($"public static void {name}({DecodeParams})");
+                w.WriteLine($"public static {(_allowUnsafe ? "unsafe " : "")}void {name}({DecodeParams})");
                 w.OpenBlock();
                 w.WriteLine($"CheckRows(layout, {BufferArgs}, firstOutRow, rowCount, dst);");
-                w.OpenBlock($"if (!DecodeTiles{Tile}({DecodeArgs}))");
-                w.WriteLine($"{name}Rows({DecodeArgs});");
-                w.CloseBlock();
+                if (_allowUnsafe)
+                {
+                    // Pinned for the whole call: the tile path may then write large outputs with streaming stores.
+                    w.OpenBlock("fixed (float* pinned = dst)");
+                    w.OpenBlock($"if (!DecodeTiles{Tile}({DecodeArgs}, KernelGenHelpers.CanStream(pinned, dst.Length)))");
+                    w.WriteLine($"{name}Rows({DecodeArgs});");
+                    w.CloseBlock();
+                    w.CloseBlock();
+                }
+                else
+                {
+                    w.OpenBlock($"if (!DecodeTiles{Tile}({DecodeArgs}, false))");
+                    w.WriteLine($"{name}Rows({DecodeArgs});");
+                    w.CloseBlock();
+                }
                 w.CloseBlock();
                 w.WriteLine();
                 w.WriteLine($"/// <summary>The row-by-row part of <see cref=\"{name}\"/> (rows outside the tiles, layers the tile plan refuses).</summary>");
@@ -1303,7 +1319,7 @@ internal static class TensorFormatEmitter
             w.WriteLine("/// neighbouring tiles are read from cache. Equal to <see cref=\"DecodeRowsScalar\"/> bit for bit. Rows outside whole tiles and inputs");
             w.WriteLine("/// after the last whole chunk use the row paths. Returns false (nothing written) when the run-time plan refuses the layer.");
             w.WriteLine("/// </summary>");
-            w.OpenBlock($"private static bool DecodeTiles{T}({DecodeParams})");
+            w.OpenBlock($"private static bool DecodeTiles{T}({DecodeParams}, bool stream)");
             EmitPrologue();
             EmitTensorLevel();
             w.WriteLine("int kCount = (int)d_K;");
@@ -1407,6 +1423,7 @@ internal static class TensorFormatEmitter
             {
                 EmitGroupPlans();
             }
+            EmitRowRunPlan(arrays, grouped);
             // Blocks of TileBlockRows rows: their group tables first, then the inputs in runs of TileBlockChunks chunks, each
             // run over every tile of the block (storage words shared by neighbouring tiles are then read from cache).
             w.OpenBlock($"for (int sb = nStart; sb < nEnd; sb += {TileBlockRows})");
@@ -1451,7 +1468,8 @@ internal static class TensorFormatEmitter
             w.CloseBlock();
             w.OpenBlock($"for (int cb = 0; cb < chunkCount; cb += {TileBlockChunks})");
             w.WriteLine($"int ce = Math.Min(chunkCount, cb + {TileBlockChunks});");
-            w.OpenBlock($"for (int n0 = sb; n0 < sbEnd; n0 += {T})");
+            EmitRowRunCall(arrays, staged, grouped);
+            w.OpenBlock($"for (int n0 = nRest; n0 < sbEnd; n0 += {T})");
             if (grouped)
             {
                 w.WriteLine($"int tOff = (n0 - sb) / {T} * (int)groupCount * {T};");
@@ -1496,6 +1514,7 @@ internal static class TensorFormatEmitter
                 var modes = arrays.Select((_, i) => (combo >> i & 1) == 1).ToArray();
                 EmitTileChunks(arrays, modes, staged, grouped, combo);
             }
+            EmitRowRuns(arrays, staged, grouped);
         }
 
         private void EmitTileChunks(List<TensorArraySpec> arrays, bool[] modes, List<(string Code, bool IsFloat)> staged, bool grouped, int combo)
@@ -1640,6 +1659,7 @@ internal static class TensorFormatEmitter
                 }
                 w.CloseBlock();
             }
+            w.WriteLine("KernelGenHelpers.EndStream(stream);");
             w.WriteLine("return true;");
             w.CloseBlock();
             w.WriteLine();

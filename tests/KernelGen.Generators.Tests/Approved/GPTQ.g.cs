@@ -480,12 +480,15 @@ public static partial class GPTQCodec
     /// </summary>
     /// <remarks>Rows in whole aligned tiles of 8 go through <c>DecodeTiles8</c> (8 rows at a time, lanes along n) when
     /// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>
-    public static void DecodeRowsV256(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    public static unsafe void DecodeRowsV256(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
         CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
-        if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst))
+        fixed (float* pinned = dst)
         {
-            DecodeRowsV256Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+            if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst, KernelGenHelpers.CanStream(pinned, dst.Length)))
+            {
+                DecodeRowsV256Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+            }
         }
     }
 
@@ -747,12 +750,15 @@ public static partial class GPTQCodec
     /// </summary>
     /// <remarks>Rows in whole aligned tiles of 8 go through <c>DecodeTiles8</c> (8 rows at a time, lanes along n) when
     /// its run-time plan accepts the layer; the other rows, and refused layers, through the row path.</remarks>
-    public static void DecodeRowsV512(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    public static unsafe void DecodeRowsV512(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
     {
         CheckRows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
-        if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst))
+        fixed (float* pinned = dst)
         {
-            DecodeRowsV512Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+            if (!DecodeTiles8(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst, KernelGenHelpers.CanStream(pinned, dst.Length)))
+            {
+                DecodeRowsV512Rows(layout, qweight, qzeros, scales, gIdx, firstOutRow, rowCount, dst);
+            }
         }
     }
 
@@ -1014,7 +1020,7 @@ public static partial class GPTQCodec
     /// neighbouring tiles are read from cache. Equal to <see cref="DecodeRowsScalar"/> bit for bit. Rows outside whole tiles and inputs
     /// after the last whole chunk use the row paths. Returns false (nothing written) when the run-time plan refuses the layer.
     /// </summary>
-    private static bool DecodeTiles8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst)
+    private static bool DecodeTiles8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int firstOutRow, int rowCount, Span<float> dst, bool stream)
     {
         long d_N = layout.OutFeatures;
         long d_K = layout.InFeatures;
@@ -1231,6 +1237,28 @@ public static partial class GPTQCodec
             gvec &= cont_gs;
             Vector256<uint> vm_gs = Vector256.Create((ReadOnlySpan<uint>)lm_gs);
             long base_gs = pa_gs[0];
+            // Row runs (see RowRuns8): kind 1 = one element per row and chunk, kind 2 = one element per input and tile.
+            bool kind1 = true, kind2 = true;
+            Span<uint> rs_q = stackalloc uint[64];
+            Span<uint> rm_q = stackalloc uint[64];
+            for (int x = 0; x < 64; x++)
+            {
+                int ti = x & 7, tj = x >> 3;
+                rs_q[ti * 8 + tj] = ls_q[x];
+                rm_q[ti * 8 + tj] = lm_q[x];
+                kind1 &= pa_q[x] == pa_q[ti];
+            }
+            kind1 &= cont_q;
+            kind2 &= same_q && stepN_q == 4;
+            int runKind = kind1 ? 1 : kind2 ? 2 : 0;
+            for (int c = 0; c < chunkCount && runKind != 0; c++)
+            {
+                if (chunkGroup[c] < 0)
+                {
+                    runKind = 0;
+                }
+            }
+            stream &= kCount % 8 == 0;
             for (int sb = nStart; sb < nEnd; sb += 128)
             {
                 int sbEnd = Math.Min(nEnd, sb + 128);
@@ -1272,7 +1300,12 @@ public static partial class GPTQCodec
                 for (int cb = 0; cb < chunkCount; cb += 16)
                 {
                     int ce = Math.Min(chunkCount, cb + 16);
-                    for (int n0 = sb; n0 < sbEnd; n0 += 8)
+                    int nRest = sb;
+                    if (runKind != 0)
+                    {
+                        nRest = sb + 8 * RowRuns8(layout, qweight, qzeros, scales, gIdx, kCount, cb, ce, (sbEnd - sb) / 8, runKind, stream, ref Unsafe.Add(ref dstRef, (nint)(sb - firstOutRow) * kCount), (nint)(base_q + (long)((sb - nStart) / 8) * stepN_q), stepN_q, stepK_q, ref o_q, ref MemoryMarshal.GetReference(rs_q), ref MemoryMarshal.GetReference(rm_q), sr_q, ref MemoryMarshal.GetArrayDataReference(chunkGroup), ref tr_0, ref tr_1);
+                    }
+                    for (int n0 = nRest; n0 < sbEnd; n0 += 8)
                     {
                         int tOff = (n0 - sb) / 8 * (int)groupCount * 8;
                         nint tile_q = (nint)(base_q + (long)((n0 - nStart) / 8) * stepN_q);
@@ -1327,6 +1360,7 @@ public static partial class GPTQCodec
             System.Buffers.ArrayPool<float>.Shared.Return(tb_0);
             System.Buffers.ArrayPool<int>.Shared.Return(tb_1);
         }
+        KernelGenHelpers.EndStream(stream);
         return true;
     }
 
@@ -1626,6 +1660,186 @@ public static partial class GPTQCodec
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Row runs of <see cref="DecodeTiles8"/>: inputs chunks [cFirst, cEnd) of up to 8 tiles at a time, storage elements gathered
+    /// into scratch in lanes along k (kind 1: a tile's 8 consecutive elements; kind 2: 8 tiles x 8 inputs, transposed), then
+    /// every row decoded and stored contiguously. Returns the number of tiles done (kind 2 does whole groups of 8 only).
+    /// </summary>
+    private static int RowRuns8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int kCount, int cFirst, int cEnd, int tiles, int runKind, bool stream, ref float blockRef, nint block_q, long stepN_q, long stepK_q, ref nint o_q, ref uint rs_q, ref uint rm_q, int sr_q, ref int cg, ref float tr_0, ref int tr_1)
+    {
+        long d_N = layout.OutFeatures;
+        long d_K = layout.InFeatures;
+        int p_bits = layout.Bits;
+        int p_group_size = layout.GroupSize;
+        int p_checkpoint = (int)layout.Checkpoint;
+        long z_G = layout.G;
+        long t_qweight_c = layout.QweightColumns;
+        long t_qzeros_c = layout.QzerosColumns;
+        long t_scales_c = layout.ScalesColumns;
+        bool has_g_idx = !gIdx.IsEmpty;
+        long groupCount = layout.GroupCount;
+        ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
+        Span<uint> scratch_q = stackalloc uint[1024];
+        ref uint sc_q = ref MemoryMarshal.GetReference(scratch_q);
+        int done = 0;
+        while (done < tiles)
+        {
+            int st = Math.Min(8, tiles - done);
+            if (runKind == 2 && st < 8)
+            {
+                break;
+            }
+            for (int c = cFirst; c < cEnd; c++)
+            {
+                nint cs = (nint)(c - cFirst) * 64;
+                nint at_q = block_q + (nint)(done * stepN_q) + (nint)(c * stepK_q);
+                if (runKind == 1)
+                {
+                    for (int t = 0; t < st; t++)
+                    {
+                        Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + (nint)(t * stepN_q) + o_q)))).StoreUnsafe(ref sc_q, (nuint)(cs + t * 8));
+                    }
+                }
+                else if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                {
+                    Vector256<uint> e0 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 0)))));
+                    Vector256<uint> e1 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 1)))));
+                    Vector256<uint> e2 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 2)))));
+                    Vector256<uint> e3 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 3)))));
+                    Vector256<uint> e4 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 4)))));
+                    Vector256<uint> e5 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 5)))));
+                    Vector256<uint> e6 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 6)))));
+                    Vector256<uint> e7 = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, 7)))));
+                    KernelGenHelpers.Transpose8x8(ref e0, ref e1, ref e2, ref e3, ref e4, ref e5, ref e6, ref e7);
+                    e0.StoreUnsafe(ref sc_q, (nuint)(cs + 0));
+                    e1.StoreUnsafe(ref sc_q, (nuint)(cs + 8));
+                    e2.StoreUnsafe(ref sc_q, (nuint)(cs + 16));
+                    e3.StoreUnsafe(ref sc_q, (nuint)(cs + 24));
+                    e4.StoreUnsafe(ref sc_q, (nuint)(cs + 32));
+                    e5.StoreUnsafe(ref sc_q, (nuint)(cs + 40));
+                    e6.StoreUnsafe(ref sc_q, (nuint)(cs + 48));
+                    e7.StoreUnsafe(ref sc_q, (nuint)(cs + 56));
+                }
+                else
+                {
+                    for (int x = 0; x < 64; x++)
+                    {
+                        Unsafe.Add(ref sc_q, cs + x) = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rb_q, (at_q + Unsafe.Add(ref o_q, x & 7) + (x >> 3) * 4)));
+                    }
+                }
+            }
+            bool oneGroup = true;
+            for (int c = cFirst + 1; c < cEnd; c++)
+            {
+                oneGroup &= Unsafe.Add(ref cg, c) == Unsafe.Add(ref cg, cFirst);
+            }
+            if (runKind == 1)
+            {
+                if (oneGroup)
+                {
+                    for (int t = 0; t < st; t++)
+                    {
+                        for (int ti = 0; ti < 8; ti++)
+                        {
+                            ref float rowRef = ref Unsafe.Add(ref blockRef, (nint)((done + t) * 8 + ti) * kCount);
+                            Vector256<uint> sh_q = Vector256.LoadUnsafe(ref rs_q, (nuint)(ti * 8));
+                            Vector256<uint> mu_q = Vector256.LoadUnsafe(ref rm_q, (nuint)(ti * 8));
+                            nint tOff = (nint)((done + t) * groupCount * 8 + ti);
+                            nint gi = (nint)Unsafe.Add(ref cg, cFirst) * 8 + tOff;
+                            Vector256<float> vg_0 = Vector256.Create(Unsafe.Add(ref tr_0, gi));
+                            Vector256<int> vg_1 = Vector256.Create(Unsafe.Add(ref tr_1, gi));
+                            for (int c = cFirst; c < cEnd; c++)
+                            {
+                                nint cs = (nint)(c - cFirst) * 64 + t * 8;
+                                Vector256<uint> raw_q = Vector256.Create(Unsafe.Add(ref sc_q, cs + ti));
+                                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, sh_q) : raw_q * mu_q), sr_q).AsInt32();
+                                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                                KernelGenHelpers.Store8(vl_y, ref Unsafe.Add(ref rowRef, c * 8), stream);
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    for (int t = 0; t < st; t++)
+                    {
+                        for (int ti = 0; ti < 8; ti++)
+                        {
+                            ref float rowRef = ref Unsafe.Add(ref blockRef, (nint)((done + t) * 8 + ti) * kCount);
+                            Vector256<uint> sh_q = Vector256.LoadUnsafe(ref rs_q, (nuint)(ti * 8));
+                            Vector256<uint> mu_q = Vector256.LoadUnsafe(ref rm_q, (nuint)(ti * 8));
+                            nint tOff = (nint)((done + t) * groupCount * 8 + ti);
+                            for (int c = cFirst; c < cEnd; c++)
+                            {
+                                nint cs = (nint)(c - cFirst) * 64 + t * 8;
+                                Vector256<uint> raw_q = Vector256.Create(Unsafe.Add(ref sc_q, cs + ti));
+                                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, sh_q) : raw_q * mu_q), sr_q).AsInt32();
+                                nint gi = (nint)Unsafe.Add(ref cg, c) * 8 + tOff;
+                                Vector256<float> vg_0 = Vector256.Create(Unsafe.Add(ref tr_0, gi));
+                                Vector256<int> vg_1 = Vector256.Create(Unsafe.Add(ref tr_1, gi));
+                                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                                KernelGenHelpers.Store8(vl_y, ref Unsafe.Add(ref rowRef, c * 8), stream);
+                            }
+                        }
+                    }
+                }
+            }
+            else
+            {
+                if (oneGroup)
+                {
+                    for (int t = 0; t < st; t++)
+                    {
+                        for (int ti = 0; ti < 8; ti++)
+                        {
+                            ref float rowRef = ref Unsafe.Add(ref blockRef, (nint)((done + t) * 8 + ti) * kCount);
+                            Vector256<uint> sh_q = Vector256.LoadUnsafe(ref rs_q, (nuint)(ti * 8));
+                            Vector256<uint> mu_q = Vector256.LoadUnsafe(ref rm_q, (nuint)(ti * 8));
+                            nint tOff = (nint)((done + t) * groupCount * 8 + ti);
+                            nint gi = (nint)Unsafe.Add(ref cg, cFirst) * 8 + tOff;
+                            Vector256<float> vg_0 = Vector256.Create(Unsafe.Add(ref tr_0, gi));
+                            Vector256<int> vg_1 = Vector256.Create(Unsafe.Add(ref tr_1, gi));
+                            for (int c = cFirst; c < cEnd; c++)
+                            {
+                                nint cs = (nint)(c - cFirst) * 64 + t * 8;
+                                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref sc_q, (nuint)cs);
+                                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, sh_q) : raw_q * mu_q), sr_q).AsInt32();
+                                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                                KernelGenHelpers.Store8(vl_y, ref Unsafe.Add(ref rowRef, c * 8), stream);
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    for (int t = 0; t < st; t++)
+                    {
+                        for (int ti = 0; ti < 8; ti++)
+                        {
+                            ref float rowRef = ref Unsafe.Add(ref blockRef, (nint)((done + t) * 8 + ti) * kCount);
+                            Vector256<uint> sh_q = Vector256.LoadUnsafe(ref rs_q, (nuint)(ti * 8));
+                            Vector256<uint> mu_q = Vector256.LoadUnsafe(ref rm_q, (nuint)(ti * 8));
+                            nint tOff = (nint)((done + t) * groupCount * 8 + ti);
+                            for (int c = cFirst; c < cEnd; c++)
+                            {
+                                nint cs = (nint)(c - cFirst) * 64 + t * 8;
+                                Vector256<uint> raw_q = Vector256.LoadUnsafe(ref sc_q, (nuint)cs);
+                                Vector256<int> vq_q = Vector256.ShiftRightLogical((System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.ShiftLeftLogicalVariable(raw_q, sh_q) : raw_q * mu_q), sr_q).AsInt32();
+                                nint gi = (nint)Unsafe.Add(ref cg, c) * 8 + tOff;
+                                Vector256<float> vg_0 = Vector256.Create(Unsafe.Add(ref tr_0, gi));
+                                Vector256<int> vg_1 = Vector256.Create(Unsafe.Add(ref tr_1, gi));
+                                Vector256<float> vl_y = (vg_0 * Vector256.ConvertToSingle((vq_q - vg_1)));
+                                KernelGenHelpers.Store8(vl_y, ref Unsafe.Add(ref rowRef, c * 8), stream);
+                            }
+                        }
+                    }
+                }
+            }
+            done += st;
+        }
+        return done;
     }
 
     /// <summary>
