@@ -39,6 +39,7 @@ internal static partial class TensorFormatEmitter
                 int size = _spec.FindTensor(a.Placement.Tensor)!.Type.Size();
                 w.WriteLine($"Span<uint> rs_{n} = stackalloc uint[{T * T}];");
                 w.WriteLine($"Span<uint> rm_{n} = stackalloc uint[{T * T}];");
+                w.WriteLine($"Span<uint> scratch_{n} = stackalloc uint[{TileBlockChunks * T * T}];");
                 w.OpenBlock($"for (int x = 0; x < {T * T}; x++)");
                 w.WriteLine($"int ti = x & {T - 1}, tj = x >> 3;");
                 w.WriteLine($"rs_{n}[ti * {T} + tj] = ls_{n}[x];");
@@ -71,7 +72,7 @@ internal static partial class TensorFormatEmitter
             foreach (var a in arrays)
             {
                 string n = a.Name;
-                args.Add($"(nint)(base_{n} + (long)((sb - nStart) / {T}) * stepN_{n}), stepN_{n}, stepK_{n}, ref o_{n}, ref MemoryMarshal.GetReference(rs_{n}), ref MemoryMarshal.GetReference(rm_{n}), sr_{n}");
+                args.Add($"(nint)(base_{n} + (long)((sb - nStart) / {T}) * stepN_{n}), stepN_{n}, stepK_{n}, ref o_{n}, ref MemoryMarshal.GetReference(rs_{n}), ref MemoryMarshal.GetReference(rm_{n}), sr_{n}, ref MemoryMarshal.GetReference(scratch_{n})");
             }
             if (grouped)
             {
@@ -91,7 +92,7 @@ internal static partial class TensorFormatEmitter
             foreach (var a in arrays)
             {
                 string n = a.Name;
-                ps.Add($"nint block_{n}, long stepN_{n}, long stepK_{n}, ref nint o_{n}, ref uint rs_{n}, ref uint rm_{n}, int sr_{n}");
+                ps.Add($"nint block_{n}, long stepN_{n}, long stepK_{n}, ref nint o_{n}, ref uint rs_{n}, ref uint rm_{n}, int sr_{n}, ref uint sc_{n}");
             }
             if (grouped)
             {
@@ -110,8 +111,6 @@ internal static partial class TensorFormatEmitter
             {
                 var t = _spec.FindTensor(a.Placement.Tensor)!;
                 w.WriteLine($"ref byte rb_{a.Name} = ref MemoryMarshal.GetReference({Buffer(t)});");
-                w.WriteLine($"Span<uint> scratch_{a.Name} = stackalloc uint[{TileBlockChunks * T * T}];");
-                w.WriteLine($"ref uint sc_{a.Name} = ref MemoryMarshal.GetReference(scratch_{a.Name});");
             }
             w.WriteLine("int done = 0;");
             w.OpenBlock("while (done < tiles)");

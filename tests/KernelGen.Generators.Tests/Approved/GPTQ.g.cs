@@ -1241,6 +1241,7 @@ public static partial class GPTQCodec
             bool kind1 = true, kind2 = true;
             Span<uint> rs_q = stackalloc uint[64];
             Span<uint> rm_q = stackalloc uint[64];
+            Span<uint> scratch_q = stackalloc uint[1024];
             for (int x = 0; x < 64; x++)
             {
                 int ti = x & 7, tj = x >> 3;
@@ -1303,7 +1304,7 @@ public static partial class GPTQCodec
                     int nRest = sb;
                     if (runKind != 0)
                     {
-                        nRest = sb + 8 * RowRuns8(layout, qweight, qzeros, scales, gIdx, kCount, cb, ce, (sbEnd - sb) / 8, runKind, stream, ref Unsafe.Add(ref dstRef, (nint)(sb - firstOutRow) * kCount), (nint)(base_q + (long)((sb - nStart) / 8) * stepN_q), stepN_q, stepK_q, ref o_q, ref MemoryMarshal.GetReference(rs_q), ref MemoryMarshal.GetReference(rm_q), sr_q, ref MemoryMarshal.GetArrayDataReference(chunkGroup), ref tr_0, ref tr_1);
+                        nRest = sb + 8 * RowRuns8(layout, qweight, qzeros, scales, gIdx, kCount, cb, ce, (sbEnd - sb) / 8, runKind, stream, ref Unsafe.Add(ref dstRef, (nint)(sb - firstOutRow) * kCount), (nint)(base_q + (long)((sb - nStart) / 8) * stepN_q), stepN_q, stepK_q, ref o_q, ref MemoryMarshal.GetReference(rs_q), ref MemoryMarshal.GetReference(rm_q), sr_q, ref MemoryMarshal.GetReference(scratch_q), ref MemoryMarshal.GetArrayDataReference(chunkGroup), ref tr_0, ref tr_1);
                     }
                     for (int n0 = nRest; n0 < sbEnd; n0 += 8)
                     {
@@ -1667,7 +1668,7 @@ public static partial class GPTQCodec
     /// into scratch in lanes along k (kind 1: a tile's 8 consecutive elements; kind 2: 8 tiles x 8 inputs, transposed), then
     /// every row decoded and stored contiguously. Returns the number of tiles done (kind 2 does whole groups of 8 only).
     /// </summary>
-    private static int RowRuns8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int kCount, int cFirst, int cEnd, int tiles, int runKind, bool stream, ref float blockRef, nint block_q, long stepN_q, long stepK_q, ref nint o_q, ref uint rs_q, ref uint rm_q, int sr_q, ref int cg, ref float tr_0, ref int tr_1)
+    private static int RowRuns8(in GPTQLayout layout, ReadOnlySpan<byte> qweight, ReadOnlySpan<byte> qzeros, ReadOnlySpan<byte> scales, ReadOnlySpan<byte> gIdx, int kCount, int cFirst, int cEnd, int tiles, int runKind, bool stream, ref float blockRef, nint block_q, long stepN_q, long stepK_q, ref nint o_q, ref uint rs_q, ref uint rm_q, int sr_q, ref uint sc_q, ref int cg, ref float tr_0, ref int tr_1)
     {
         long d_N = layout.OutFeatures;
         long d_K = layout.InFeatures;
@@ -1681,8 +1682,6 @@ public static partial class GPTQCodec
         bool has_g_idx = !gIdx.IsEmpty;
         long groupCount = layout.GroupCount;
         ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
-        Span<uint> scratch_q = stackalloc uint[1024];
-        ref uint sc_q = ref MemoryMarshal.GetReference(scratch_q);
         int done = 0;
         while (done < tiles)
         {
