@@ -252,7 +252,7 @@ internal static partial class FormatEmitter
         w.WriteLine("ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);");
         w.WriteLine("ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);");
         w.WriteLine("ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);");
-        EmitFieldLocals(w, spec, "block");
+        EmitFieldLocals(w, spec, "block", fastHalf: true);
         // Per-group values (sub-scales, mins) unpacked once per block into locals.
         foreach (var a in groupArrays)
         {
@@ -473,12 +473,7 @@ internal static partial class FormatEmitter
         }
         if (shifts.Count == 1)
         {
-            int s = shifts[0];
-            string masked = $"({g} & Vector128.Create((byte)0x{(mask << s) & 0xFF:X2}))";
-            string moved = s > slot.DestShift ? $"Vector128.ShiftRightLogical({masked}, {s - slot.DestShift})"
-                : s < slot.DestShift ? $"Vector128.ShiftLeft({masked}, {slot.DestShift - s})"
-                : masked;
-            w.WriteLine($"Vector128<byte> {t} = {moved};");
+            w.WriteLine($"Vector128<byte> {t} = {MoveField(g, mask, shifts[0], slot.DestShift)};");
             return t;
         }
         if (width == 1)
@@ -501,14 +496,26 @@ internal static partial class FormatEmitter
             {
                 sel[k] = slot.Shifts[k] == s ? 0xFF : 0;
             }
-            string masked = $"({g} & Vector128.Create((byte)0x{(mask << s) & 0xFF:X2}))";
-            string moved = s > slot.DestShift ? $"Vector128.ShiftRightLogical({masked}, {s - slot.DestShift})"
-                : s < slot.DestShift ? $"Vector128.ShiftLeft({masked}, {slot.DestShift - s})"
-                : masked;
-            terms.Add($"({moved} & {ByteVector(sel)})");
+            terms.Add($"({MoveField(g, mask, s, slot.DestShift)} & {ByteVector(sel)})");
         }
         w.WriteLine($"Vector128<byte> {t} = {string.Join(" | ", terms)};");
         return t;
+    }
+
+    /// <summary>
+    /// The field at bit <paramref name="shift"/> of each byte of <paramref name="g"/>, moved to bit <paramref name="dest"/>.
+    /// A field that reaches bit 7 and lands at bit 0 needs no mask: the logical shift clears the bits above it.
+    /// </summary>
+    private static string MoveField(string g, int mask, int shift, int dest)
+    {
+        if (dest == 0 && shift > 0 && ((mask << shift) & 0xFF) == ((0xFF << shift) & 0xFF))
+        {
+            return $"Vector128.ShiftRightLogical({g}, {shift})";
+        }
+        string masked = $"({g} & Vector128.Create((byte)0x{(mask << shift) & 0xFF:X2}))";
+        return shift > dest ? $"Vector128.ShiftRightLogical({masked}, {shift - dest})"
+            : shift < dest ? $"Vector128.ShiftLeft({masked}, {dest - shift})"
+            : masked;
     }
 
     internal static string ByteVector(int[] values)

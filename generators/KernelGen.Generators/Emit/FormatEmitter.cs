@@ -221,8 +221,11 @@ internal static partial class FormatEmitter
         }
     }
 
-    /// <summary>Locals <c>f_NAME</c> for every scalar field the formula reads (floats converted exactly).</summary>
-    internal static void EmitFieldLocals(SourceWriter w, FormatSpec spec, string block)
+    /// <summary>
+    /// Locals <c>f_NAME</c> for every scalar field the formula reads (floats converted exactly; with
+    /// <paramref name="fastHalf"/>, f16 through <c>HalfToSingleFast</c>, equal on every input with fewer branches: the SIMD paths).
+    /// </summary>
+    internal static void EmitFieldLocals(SourceWriter w, FormatSpec spec, string block, bool fastHalf = false)
     {
         var used = new HashSet<string>();
         foreach (var let in spec.Lets)
@@ -233,7 +236,7 @@ internal static partial class FormatEmitter
         {
             if (used.Contains(f.Name))
             {
-                w.WriteLine($"{(f.Type.IsFloat() ? "float" : "int")} f_{f.Name} = {FieldValue(f, block)};");
+                w.WriteLine($"{(f.Type.IsFloat() ? "float" : "int")} f_{f.Name} = {FieldValue(f, block, fastHalf)};");
             }
         }
     }
@@ -251,12 +254,12 @@ internal static partial class FormatEmitter
     }
 
     /// <summary>The value of a scalar field as used by the formula: exact f16/bf16→f32, integers as int.</summary>
-    internal static string FieldValue(FieldSpec f, string block)
+    internal static string FieldValue(FieldSpec f, string block, bool fastHalf = false)
     {
         string at = f.Offset == 0 ? block : $"{block}.Slice({f.Offset})";
         return f.Type switch
         {
-            ScalarKind.F16 => $"KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian({at}))",
+            ScalarKind.F16 => $"KernelGenHelpers.HalfToSingle{(fastHalf ? "Fast" : "")}(BinaryPrimitives.ReadUInt16LittleEndian({at}))",
             ScalarKind.BF16 => $"KernelGenHelpers.BFloat16ToSingle(BinaryPrimitives.ReadUInt16LittleEndian({at}))",
             ScalarKind.F32 => $"BinaryPrimitives.ReadSingleLittleEndian({at})",
             ScalarKind.U8 => $"{block}[{f.Offset}]",

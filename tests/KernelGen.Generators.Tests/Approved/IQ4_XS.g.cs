@@ -215,7 +215,7 @@ public static partial class IQ4_XSCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             int a_ls_0 = KernelGenHelpers.ReadBits(block, 32, 4) | KernelGenHelpers.ReadBits(block, 16, 2) << 4;
             int a_ls_1 = KernelGenHelpers.ReadBits(block, 36, 4) | KernelGenHelpers.ReadBits(block, 18, 2) << 4;
             int a_ls_2 = KernelGenHelpers.ReadBits(block, 40, 4) | KernelGenHelpers.ReadBits(block, 20, 2) << 4;
@@ -245,7 +245,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 16 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 8 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -273,7 +273,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 48 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 24 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -301,7 +301,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 80 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 40 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -329,7 +329,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 112 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 56 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -357,7 +357,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 144 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 72 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -385,7 +385,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 176 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 88 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -413,7 +413,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 208 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 104 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -441,7 +441,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 240 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 120 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned4(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector128<float> vl_y = (Vector128.Create(l_dl) * Vector128.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -470,7 +470,7 @@ public static partial class IQ4_XSCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             int a_ls_0 = KernelGenHelpers.ReadBits(block, 32, 4) | KernelGenHelpers.ReadBits(block, 16, 2) << 4;
             int a_ls_1 = KernelGenHelpers.ReadBits(block, 36, 4) | KernelGenHelpers.ReadBits(block, 18, 2) << 4;
             int a_ls_2 = KernelGenHelpers.ReadBits(block, 40, 4) | KernelGenHelpers.ReadBits(block, 20, 2) << 4;
@@ -500,7 +500,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 16 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 8 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -528,7 +528,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 48 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 24 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -556,7 +556,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 80 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 40 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -584,7 +584,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 112 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 56 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -612,7 +612,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 144 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 72 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -640,7 +640,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 176 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 88 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -668,7 +668,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 208 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 104 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -696,7 +696,7 @@ public static partial class IQ4_XSCodec
                 {
                     int e0 = 240 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 120 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned8(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                     Vector256<float> vl_y = (Vector256.Create(l_dl) * Vector256.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -725,7 +725,7 @@ public static partial class IQ4_XSCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             int a_ls_0 = KernelGenHelpers.ReadBits(block, 32, 4) | KernelGenHelpers.ReadBits(block, 16, 2) << 4;
             int a_ls_1 = KernelGenHelpers.ReadBits(block, 36, 4) | KernelGenHelpers.ReadBits(block, 18, 2) << 4;
             int a_ls_2 = KernelGenHelpers.ReadBits(block, 40, 4) | KernelGenHelpers.ReadBits(block, 20, 2) << 4;
@@ -750,7 +750,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_0 - 32));
                 int e0 = 16;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 8);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -772,7 +772,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_1 - 32));
                 int e0 = 48;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 24);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -794,7 +794,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_2 - 32));
                 int e0 = 80;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 40);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -816,7 +816,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_3 - 32));
                 int e0 = 112;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 56);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -838,7 +838,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_4 - 32));
                 int e0 = 144;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 72);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -860,7 +860,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_5 - 32));
                 int e0 = 176;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 88);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -882,7 +882,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_6 - 32));
                 int e0 = 208;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 104);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -904,7 +904,7 @@ public static partial class IQ4_XSCodec
                 float l_dl = (f_d * (float)(a_ls_7 - 32));
                 int e0 = 240;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 120);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vk_kvalues_iq4nl_q = KernelGenHelpers.WidenSigned16(KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), b_q));
                 Vector512<float> vl_y = (Vector512.Create(l_dl) * Vector512.ConvertToSingle(vk_kvalues_iq4nl_q));
@@ -2142,7 +2142,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l0 = t0l00;
                     q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
@@ -2154,7 +2154,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l1 = t0l10;
                     q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
                     Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical(g0h10, 4);
                     Vector128<byte> q0h1 = t0h10;
                     q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
@@ -2166,7 +2166,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l2 = t0l20;
                     q0l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l2);
                     Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 8);
-                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical(g0h20, 4);
                     Vector128<byte> q0h2 = t0h20;
                     q0h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al0);
@@ -2178,7 +2178,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l3 = t0l30;
                     q0l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l3);
                     Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 8);
-                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical(g0h30, 4);
                     Vector128<byte> q0h3 = t0h30;
                     q0h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al0);
@@ -2199,7 +2199,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l0 = t1l00;
                     q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
                     Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
-                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical(g1h00, 4);
                     Vector128<byte> q1h0 = t1h00;
                     q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
@@ -2211,7 +2211,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l1 = t1l10;
                     q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
                     Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
-                    Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h10 = Vector128.ShiftRightLogical(g1h10, 4);
                     Vector128<byte> q1h1 = t1h10;
                     q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
@@ -2223,7 +2223,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l2 = t1l20;
                     q1l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l2);
                     Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 24);
-                    Vector128<byte> t1h20 = Vector128.ShiftRightLogical((g1h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h20 = Vector128.ShiftRightLogical(g1h20, 4);
                     Vector128<byte> q1h2 = t1h20;
                     q1h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al0);
@@ -2235,7 +2235,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l3 = t1l30;
                     q1l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l3);
                     Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 24);
-                    Vector128<byte> t1h30 = Vector128.ShiftRightLogical((g1h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h30 = Vector128.ShiftRightLogical(g1h30, 4);
                     Vector128<byte> q1h3 = t1h30;
                     q1h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al0);
@@ -2256,7 +2256,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l0 = t2l00;
                     q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> q2h0 = t2h00;
                     q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
@@ -2268,7 +2268,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l1 = t2l10;
                     q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
                     Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
-                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical(g2h10, 4);
                     Vector128<byte> q2h1 = t2h10;
                     q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
@@ -2280,7 +2280,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l2 = t2l20;
                     q2l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l2);
                     Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 40);
-                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical(g2h20, 4);
                     Vector128<byte> q2h2 = t2h20;
                     q2h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al0);
@@ -2292,7 +2292,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l3 = t2l30;
                     q2l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l3);
                     Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 40);
-                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical(g2h30, 4);
                     Vector128<byte> q2h3 = t2h30;
                     q2h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al0);
@@ -2313,7 +2313,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l0 = t3l00;
                     q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> q3h0 = t3h00;
                     q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
@@ -2325,7 +2325,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l1 = t3l10;
                     q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
                     Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
-                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical(g3h10, 4);
                     Vector128<byte> q3h1 = t3h10;
                     q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
@@ -2337,7 +2337,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l2 = t3l20;
                     q3l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l2);
                     Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 56);
-                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical(g3h20, 4);
                     Vector128<byte> q3h2 = t3h20;
                     q3h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al0);
@@ -2349,7 +2349,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l3 = t3l30;
                     q3l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l3);
                     Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 56);
-                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical(g3h30, 4);
                     Vector128<byte> q3h3 = t3h30;
                     q3h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al0);
@@ -2370,7 +2370,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l0 = t4l00;
                     q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
                     Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
-                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical(g4h00, 4);
                     Vector128<byte> q4h0 = t4h00;
                     q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
@@ -2382,7 +2382,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l1 = t4l10;
                     q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
                     Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
-                    Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h10 = Vector128.ShiftRightLogical(g4h10, 4);
                     Vector128<byte> q4h1 = t4h10;
                     q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
@@ -2394,7 +2394,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l2 = t4l20;
                     q4l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l2);
                     Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 72);
-                    Vector128<byte> t4h20 = Vector128.ShiftRightLogical((g4h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h20 = Vector128.ShiftRightLogical(g4h20, 4);
                     Vector128<byte> q4h2 = t4h20;
                     q4h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al0);
@@ -2406,7 +2406,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l3 = t4l30;
                     q4l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l3);
                     Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 72);
-                    Vector128<byte> t4h30 = Vector128.ShiftRightLogical((g4h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h30 = Vector128.ShiftRightLogical(g4h30, 4);
                     Vector128<byte> q4h3 = t4h30;
                     q4h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al0);
@@ -2427,7 +2427,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l0 = t5l00;
                     q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
                     Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
-                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical(g5h00, 4);
                     Vector128<byte> q5h0 = t5h00;
                     q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
@@ -2439,7 +2439,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l1 = t5l10;
                     q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
                     Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
-                    Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h10 = Vector128.ShiftRightLogical(g5h10, 4);
                     Vector128<byte> q5h1 = t5h10;
                     q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
@@ -2451,7 +2451,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l2 = t5l20;
                     q5l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l2);
                     Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 88);
-                    Vector128<byte> t5h20 = Vector128.ShiftRightLogical((g5h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h20 = Vector128.ShiftRightLogical(g5h20, 4);
                     Vector128<byte> q5h2 = t5h20;
                     q5h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al0);
@@ -2463,7 +2463,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l3 = t5l30;
                     q5l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l3);
                     Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 88);
-                    Vector128<byte> t5h30 = Vector128.ShiftRightLogical((g5h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h30 = Vector128.ShiftRightLogical(g5h30, 4);
                     Vector128<byte> q5h3 = t5h30;
                     q5h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al0);
@@ -2484,7 +2484,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l0 = t6l00;
                     q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> q6h0 = t6h00;
                     q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
@@ -2496,7 +2496,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l1 = t6l10;
                     q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
                     Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
-                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical(g6h10, 4);
                     Vector128<byte> q6h1 = t6h10;
                     q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
@@ -2508,7 +2508,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l2 = t6l20;
                     q6l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l2);
                     Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 104);
-                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical(g6h20, 4);
                     Vector128<byte> q6h2 = t6h20;
                     q6h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al0);
@@ -2520,7 +2520,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l3 = t6l30;
                     q6l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l3);
                     Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 104);
-                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical(g6h30, 4);
                     Vector128<byte> q6h3 = t6h30;
                     q6h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al0);
@@ -2541,7 +2541,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l0 = t7l00;
                     q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> q7h0 = t7h00;
                     q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
@@ -2553,7 +2553,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l1 = t7l10;
                     q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
                     Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
-                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical(g7h10, 4);
                     Vector128<byte> q7h1 = t7h10;
                     q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
@@ -2565,7 +2565,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l2 = t7l20;
                     q7l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l2);
                     Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 120);
-                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical(g7h20, 4);
                     Vector128<byte> q7h2 = t7h20;
                     q7h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al0);
@@ -2577,7 +2577,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l3 = t7l30;
                     q7l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l3);
                     Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 120);
-                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical(g7h30, 4);
                     Vector128<byte> q7h3 = t7h30;
                     q7h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al0);
@@ -2668,7 +2668,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l0 = t0l00;
                     q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q0l0.AsSByte(), al0);
@@ -2692,7 +2692,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l1 = t0l10;
                     q0l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l1);
                     Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 8);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical(g0h10, 4);
                     Vector128<byte> q0h1 = t0h10;
                     q0h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q0l1.AsSByte(), al0);
@@ -2716,7 +2716,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l2 = t0l20;
                     q0l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l2);
                     Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 8);
-                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical(g0h20, 4);
                     Vector128<byte> q0h2 = t0h20;
                     q0h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q0l2.AsSByte(), al0);
@@ -2740,7 +2740,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l3 = t0l30;
                     q0l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l3);
                     Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 8);
-                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical(g0h30, 4);
                     Vector128<byte> q0h3 = t0h30;
                     q0h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q0l3.AsSByte(), al0);
@@ -2785,7 +2785,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l0 = t1l00;
                     q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
                     Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
-                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical(g1h00, 4);
                     Vector128<byte> q1h0 = t1h00;
                     q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q1l0.AsSByte(), al0);
@@ -2809,7 +2809,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l1 = t1l10;
                     q1l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l1);
                     Vector128<byte> g1h10 = KernelGenHelpers.Load16(ref blk1, 24);
-                    Vector128<byte> t1h10 = Vector128.ShiftRightLogical((g1h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h10 = Vector128.ShiftRightLogical(g1h10, 4);
                     Vector128<byte> q1h1 = t1h10;
                     q1h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q1l1.AsSByte(), al0);
@@ -2833,7 +2833,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l2 = t1l20;
                     q1l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l2);
                     Vector128<byte> g1h20 = KernelGenHelpers.Load16(ref blk2, 24);
-                    Vector128<byte> t1h20 = Vector128.ShiftRightLogical((g1h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h20 = Vector128.ShiftRightLogical(g1h20, 4);
                     Vector128<byte> q1h2 = t1h20;
                     q1h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q1l2.AsSByte(), al0);
@@ -2857,7 +2857,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l3 = t1l30;
                     q1l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l3);
                     Vector128<byte> g1h30 = KernelGenHelpers.Load16(ref blk3, 24);
-                    Vector128<byte> t1h30 = Vector128.ShiftRightLogical((g1h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h30 = Vector128.ShiftRightLogical(g1h30, 4);
                     Vector128<byte> q1h3 = t1h30;
                     q1h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q1l3.AsSByte(), al0);
@@ -2902,7 +2902,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l0 = t2l00;
                     q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> q2h0 = t2h00;
                     q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q2l0.AsSByte(), al0);
@@ -2926,7 +2926,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l1 = t2l10;
                     q2l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l1);
                     Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 40);
-                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical(g2h10, 4);
                     Vector128<byte> q2h1 = t2h10;
                     q2h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q2l1.AsSByte(), al0);
@@ -2950,7 +2950,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l2 = t2l20;
                     q2l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l2);
                     Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 40);
-                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical(g2h20, 4);
                     Vector128<byte> q2h2 = t2h20;
                     q2h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q2l2.AsSByte(), al0);
@@ -2974,7 +2974,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l3 = t2l30;
                     q2l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l3);
                     Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 40);
-                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical(g2h30, 4);
                     Vector128<byte> q2h3 = t2h30;
                     q2h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q2l3.AsSByte(), al0);
@@ -3019,7 +3019,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l0 = t3l00;
                     q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> q3h0 = t3h00;
                     q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q3l0.AsSByte(), al0);
@@ -3043,7 +3043,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l1 = t3l10;
                     q3l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l1);
                     Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 56);
-                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical(g3h10, 4);
                     Vector128<byte> q3h1 = t3h10;
                     q3h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q3l1.AsSByte(), al0);
@@ -3067,7 +3067,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l2 = t3l20;
                     q3l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l2);
                     Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 56);
-                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical(g3h20, 4);
                     Vector128<byte> q3h2 = t3h20;
                     q3h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q3l2.AsSByte(), al0);
@@ -3091,7 +3091,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l3 = t3l30;
                     q3l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l3);
                     Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 56);
-                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical(g3h30, 4);
                     Vector128<byte> q3h3 = t3h30;
                     q3h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q3l3.AsSByte(), al0);
@@ -3136,7 +3136,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l0 = t4l00;
                     q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
                     Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
-                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical(g4h00, 4);
                     Vector128<byte> q4h0 = t4h00;
                     q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q4l0.AsSByte(), al0);
@@ -3160,7 +3160,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l1 = t4l10;
                     q4l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l1);
                     Vector128<byte> g4h10 = KernelGenHelpers.Load16(ref blk1, 72);
-                    Vector128<byte> t4h10 = Vector128.ShiftRightLogical((g4h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h10 = Vector128.ShiftRightLogical(g4h10, 4);
                     Vector128<byte> q4h1 = t4h10;
                     q4h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q4l1.AsSByte(), al0);
@@ -3184,7 +3184,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l2 = t4l20;
                     q4l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l2);
                     Vector128<byte> g4h20 = KernelGenHelpers.Load16(ref blk2, 72);
-                    Vector128<byte> t4h20 = Vector128.ShiftRightLogical((g4h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h20 = Vector128.ShiftRightLogical(g4h20, 4);
                     Vector128<byte> q4h2 = t4h20;
                     q4h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q4l2.AsSByte(), al0);
@@ -3208,7 +3208,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l3 = t4l30;
                     q4l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l3);
                     Vector128<byte> g4h30 = KernelGenHelpers.Load16(ref blk3, 72);
-                    Vector128<byte> t4h30 = Vector128.ShiftRightLogical((g4h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h30 = Vector128.ShiftRightLogical(g4h30, 4);
                     Vector128<byte> q4h3 = t4h30;
                     q4h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q4l3.AsSByte(), al0);
@@ -3253,7 +3253,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l0 = t5l00;
                     q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
                     Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
-                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical(g5h00, 4);
                     Vector128<byte> q5h0 = t5h00;
                     q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q5l0.AsSByte(), al0);
@@ -3277,7 +3277,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l1 = t5l10;
                     q5l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l1);
                     Vector128<byte> g5h10 = KernelGenHelpers.Load16(ref blk1, 88);
-                    Vector128<byte> t5h10 = Vector128.ShiftRightLogical((g5h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h10 = Vector128.ShiftRightLogical(g5h10, 4);
                     Vector128<byte> q5h1 = t5h10;
                     q5h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q5l1.AsSByte(), al0);
@@ -3301,7 +3301,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l2 = t5l20;
                     q5l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l2);
                     Vector128<byte> g5h20 = KernelGenHelpers.Load16(ref blk2, 88);
-                    Vector128<byte> t5h20 = Vector128.ShiftRightLogical((g5h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h20 = Vector128.ShiftRightLogical(g5h20, 4);
                     Vector128<byte> q5h2 = t5h20;
                     q5h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q5l2.AsSByte(), al0);
@@ -3325,7 +3325,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l3 = t5l30;
                     q5l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l3);
                     Vector128<byte> g5h30 = KernelGenHelpers.Load16(ref blk3, 88);
-                    Vector128<byte> t5h30 = Vector128.ShiftRightLogical((g5h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h30 = Vector128.ShiftRightLogical(g5h30, 4);
                     Vector128<byte> q5h3 = t5h30;
                     q5h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q5l3.AsSByte(), al0);
@@ -3370,7 +3370,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l0 = t6l00;
                     q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> q6h0 = t6h00;
                     q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q6l0.AsSByte(), al0);
@@ -3394,7 +3394,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l1 = t6l10;
                     q6l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l1);
                     Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 104);
-                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical(g6h10, 4);
                     Vector128<byte> q6h1 = t6h10;
                     q6h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q6l1.AsSByte(), al0);
@@ -3418,7 +3418,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l2 = t6l20;
                     q6l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l2);
                     Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 104);
-                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical(g6h20, 4);
                     Vector128<byte> q6h2 = t6h20;
                     q6h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q6l2.AsSByte(), al0);
@@ -3442,7 +3442,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l3 = t6l30;
                     q6l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l3);
                     Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 104);
-                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical(g6h30, 4);
                     Vector128<byte> q6h3 = t6h30;
                     q6h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q6l3.AsSByte(), al0);
@@ -3487,7 +3487,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l0 = t7l00;
                     q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> q7h0 = t7h00;
                     q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
                     Vector128<int> pl00 = KernelGenHelpers.DotI8I8(q7l0.AsSByte(), al0);
@@ -3511,7 +3511,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l1 = t7l10;
                     q7l1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l1);
                     Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 120);
-                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical(g7h10, 4);
                     Vector128<byte> q7h1 = t7h10;
                     q7h1 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h1);
                     Vector128<int> pl10 = KernelGenHelpers.DotI8I8(q7l1.AsSByte(), al0);
@@ -3535,7 +3535,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l2 = t7l20;
                     q7l2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l2);
                     Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 120);
-                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical(g7h20, 4);
                     Vector128<byte> q7h2 = t7h20;
                     q7h2 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h2);
                     Vector128<int> pl20 = KernelGenHelpers.DotI8I8(q7l2.AsSByte(), al0);
@@ -3559,7 +3559,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l3 = t7l30;
                     q7l3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l3);
                     Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 120);
-                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical(g7h30, 4);
                     Vector128<byte> q7h3 = t7h30;
                     q7h3 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h3);
                     Vector128<int> pl30 = KernelGenHelpers.DotI8I8(q7l3.AsSByte(), al0);
@@ -3634,7 +3634,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q0l0 = t0l00;
                     q0l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0l0);
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 8);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     q0h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q0h0);
                     int a_ls_0_r0 = KernelGenHelpers.ReadBits(block0, 32, 4) | KernelGenHelpers.ReadBits(block0, 16, 2) << 4;
@@ -3654,7 +3654,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q1l0 = t1l00;
                     q1l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1l0);
                     Vector128<byte> g1h00 = KernelGenHelpers.Load16(ref blk0, 24);
-                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical((g1h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t1h00 = Vector128.ShiftRightLogical(g1h00, 4);
                     Vector128<byte> q1h0 = t1h00;
                     q1h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q1h0);
                     int a_ls_1_r0 = KernelGenHelpers.ReadBits(block0, 36, 4) | KernelGenHelpers.ReadBits(block0, 18, 2) << 4;
@@ -3674,7 +3674,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q2l0 = t2l00;
                     q2l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2l0);
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 40);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> q2h0 = t2h00;
                     q2h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q2h0);
                     int a_ls_2_r0 = KernelGenHelpers.ReadBits(block0, 40, 4) | KernelGenHelpers.ReadBits(block0, 20, 2) << 4;
@@ -3694,7 +3694,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q3l0 = t3l00;
                     q3l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3l0);
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 56);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> q3h0 = t3h00;
                     q3h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q3h0);
                     int a_ls_3_r0 = KernelGenHelpers.ReadBits(block0, 44, 4) | KernelGenHelpers.ReadBits(block0, 22, 2) << 4;
@@ -3714,7 +3714,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q4l0 = t4l00;
                     q4l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4l0);
                     Vector128<byte> g4h00 = KernelGenHelpers.Load16(ref blk0, 72);
-                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical((g4h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t4h00 = Vector128.ShiftRightLogical(g4h00, 4);
                     Vector128<byte> q4h0 = t4h00;
                     q4h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q4h0);
                     int a_ls_4_r0 = KernelGenHelpers.ReadBits(block0, 48, 4) | KernelGenHelpers.ReadBits(block0, 24, 2) << 4;
@@ -3734,7 +3734,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q5l0 = t5l00;
                     q5l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5l0);
                     Vector128<byte> g5h00 = KernelGenHelpers.Load16(ref blk0, 88);
-                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical((g5h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t5h00 = Vector128.ShiftRightLogical(g5h00, 4);
                     Vector128<byte> q5h0 = t5h00;
                     q5h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q5h0);
                     int a_ls_5_r0 = KernelGenHelpers.ReadBits(block0, 52, 4) | KernelGenHelpers.ReadBits(block0, 26, 2) << 4;
@@ -3754,7 +3754,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q6l0 = t6l00;
                     q6l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6l0);
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 104);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> q6h0 = t6h00;
                     q6h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q6h0);
                     int a_ls_6_r0 = KernelGenHelpers.ReadBits(block0, 56, 4) | KernelGenHelpers.ReadBits(block0, 28, 2) << 4;
@@ -3774,7 +3774,7 @@ public static partial class IQ4_XSDot
                     Vector128<byte> q7l0 = t7l00;
                     q7l0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7l0);
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 120);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> q7h0 = t7h00;
                     q7h0 = KernelGenHelpers.Lookup16(Vector128.Create((byte)129, 152, 173, 191, 207, 221, 234, 246, 1, 13, 25, 38, 53, 69, 89, 113), q7h0);
                     int a_ls_7_r0 = KernelGenHelpers.ReadBits(block0, 60, 4) | KernelGenHelpers.ReadBits(block0, 30, 2) << 4;

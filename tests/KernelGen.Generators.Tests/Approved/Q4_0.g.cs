@@ -130,7 +130,7 @@ public static partial class Q4_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             // elements 0..15
             {
                 for (int c = 0; c < 4; c++)
@@ -150,7 +150,7 @@ public static partial class Q4_0Codec
                 {
                     int e0 = 16 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 2 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector128<int> vq_q = KernelGenHelpers.WidenUnsigned4(b_q);
                     Vector128<float> vl_y = (Vector128.ConvertToSingle((vq_q - Vector128.Create(8))) * Vector128.Create(f_d));
@@ -179,7 +179,7 @@ public static partial class Q4_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             // elements 0..15
             {
                 for (int c = 0; c < 2; c++)
@@ -199,7 +199,7 @@ public static partial class Q4_0Codec
                 {
                     int e0 = 16 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 2 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> b_q = t_q0;
                     Vector256<int> vq_q = KernelGenHelpers.WidenUnsigned8(b_q);
                     Vector256<float> vl_y = (Vector256.ConvertToSingle((vq_q - Vector256.Create(8))) * Vector256.Create(f_d));
@@ -228,7 +228,7 @@ public static partial class Q4_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block));
             // elements 0..15
             {
                 int e0 = 0;
@@ -243,7 +243,7 @@ public static partial class Q4_0Codec
             {
                 int e0 = 16;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 2);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> b_q = t_q0;
                 Vector512<int> vq_q = KernelGenHelpers.WidenUnsigned16(b_q);
                 Vector512<float> vl_y = (Vector512.ConvertToSingle((vq_q - Vector512.Create(8))) * Vector512.Create(f_d));
@@ -732,7 +732,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l0 = t0l00;
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
@@ -742,7 +742,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l1 = t0l10;
                     Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical(g0h10, 4);
                     Vector128<byte> q0h1 = t0h10;
                     Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
@@ -752,7 +752,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l2 = t0l20;
                     Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 2);
-                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical(g0h20, 4);
                     Vector128<byte> q0h2 = t0h20;
                     Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
                     Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
@@ -762,7 +762,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l3 = t0l30;
                     Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 2);
-                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical(g0h30, 4);
                     Vector128<byte> q0h3 = t0h30;
                     Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
                     Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
@@ -858,7 +858,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l0 = t0l00;
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);
                     Vector128<int> ph00 = KernelGenHelpers.DotU8I8(q0h0, ah0);
@@ -880,7 +880,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l10 = (g0l10 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l1 = t0l10;
                     Vector128<byte> g0h10 = KernelGenHelpers.Load16(ref blk1, 2);
-                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical((g0h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h10 = Vector128.ShiftRightLogical(g0h10, 4);
                     Vector128<byte> q0h1 = t0h10;
                     Vector128<int> pl10 = KernelGenHelpers.DotU8I8(q0l1, al0);
                     Vector128<int> ph10 = KernelGenHelpers.DotU8I8(q0h1, ah0);
@@ -902,7 +902,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l20 = (g0l20 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l2 = t0l20;
                     Vector128<byte> g0h20 = KernelGenHelpers.Load16(ref blk2, 2);
-                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical((g0h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h20 = Vector128.ShiftRightLogical(g0h20, 4);
                     Vector128<byte> q0h2 = t0h20;
                     Vector128<int> pl20 = KernelGenHelpers.DotU8I8(q0l2, al0);
                     Vector128<int> ph20 = KernelGenHelpers.DotU8I8(q0h2, ah0);
@@ -924,7 +924,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l30 = (g0l30 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l3 = t0l30;
                     Vector128<byte> g0h30 = KernelGenHelpers.Load16(ref blk3, 2);
-                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical((g0h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h30 = Vector128.ShiftRightLogical(g0h30, 4);
                     Vector128<byte> q0h3 = t0h30;
                     Vector128<int> pl30 = KernelGenHelpers.DotU8I8(q0l3, al0);
                     Vector128<int> ph30 = KernelGenHelpers.DotU8I8(q0h3, ah0);
@@ -1003,7 +1003,7 @@ public static partial class Q4_0Dot
                     Vector128<byte> t0l00 = (g0l00 & Vector128.Create((byte)0x0F));
                     Vector128<byte> q0l0 = t0l00;
                     Vector128<byte> g0h00 = KernelGenHelpers.Load16(ref blk0, 2);
-                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical((g0h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t0h00 = Vector128.ShiftRightLogical(g0h00, 4);
                     Vector128<byte> q0h0 = t0h00;
                     float s0 = f_d_0;
                     Vector128<int> pl00 = KernelGenHelpers.DotU8I8(q0l0, al0);

@@ -176,7 +176,7 @@ public static partial class Q6_KCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
             int a_sc_0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 192), 8);
             int a_sc_1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 193), 8);
             int a_sc_2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 194), 8);
@@ -259,7 +259,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 64 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 0 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 128 + c * 4);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -274,7 +274,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 80 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 16 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 144 + c * 4);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -289,7 +289,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 96 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 32 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 128 + c * 4);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -304,7 +304,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 112 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 48 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 144 + c * 4);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -379,7 +379,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 192 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 64 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 160 + c * 4);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -394,7 +394,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 208 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 80 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 176 + c * 4);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -409,7 +409,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 224 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 96 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 160 + c * 4);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -424,7 +424,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 240 + c * 4;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load4(ref blk, 112 + c * 4);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load4(ref blk, 176 + c * 4);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -455,7 +455,7 @@ public static partial class Q6_KCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
             int a_sc_0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 192), 8);
             int a_sc_1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 193), 8);
             int a_sc_2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 194), 8);
@@ -538,7 +538,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 64 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 0 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 128 + c * 8);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -553,7 +553,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 80 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 16 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 144 + c * 8);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -568,7 +568,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 96 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 32 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 128 + c * 8);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -583,7 +583,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 112 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 48 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 144 + c * 8);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -658,7 +658,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 192 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 64 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 160 + c * 8);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -673,7 +673,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 208 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 80 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 176 + c * 8);
                     Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -688,7 +688,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 224 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 96 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 160 + c * 8);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -703,7 +703,7 @@ public static partial class Q6_KCodec
                 {
                     int e0 = 240 + c * 8;
                     Vector128<byte> g_q0 = KernelGenHelpers.Load8(ref blk, 112 + c * 8);
-                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                     Vector128<byte> g_q1 = KernelGenHelpers.Load8(ref blk, 176 + c * 8);
                     Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> b_q = t_q0 | t_q1;
@@ -734,7 +734,7 @@ public static partial class Q6_KCodec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(208)));
             int a_sc_0 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 192), 8);
             int a_sc_1 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 193), 8);
             int a_sc_2 = KernelGenHelpers.SignExtend(Unsafe.Add(ref blk, 194), 8);
@@ -803,7 +803,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 64;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 0);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 128);
                 Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -815,7 +815,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 80;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 16);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 144);
                 Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -827,7 +827,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 96;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 32);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 128);
                 Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -839,7 +839,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 112;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 48);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 144);
                 Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -899,7 +899,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 192;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 64);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 160);
                 Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -911,7 +911,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 208;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 80);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 176);
                 Vector128<byte> t_q1 = (g_q1 & Vector128.Create((byte)0x30));
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -923,7 +923,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 224;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 96);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 160);
                 Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -935,7 +935,7 @@ public static partial class Q6_KCodec
             {
                 int e0 = 240;
                 Vector128<byte> g_q0 = KernelGenHelpers.Load16(ref blk, 112);
-                Vector128<byte> t_q0 = Vector128.ShiftRightLogical((g_q0 & Vector128.Create((byte)0xF0)), 4);
+                Vector128<byte> t_q0 = Vector128.ShiftRightLogical(g_q0, 4);
                 Vector128<byte> g_q1 = KernelGenHelpers.Load16(ref blk, 176);
                 Vector128<byte> t_q1 = Vector128.ShiftRightLogical((g_q1 & Vector128.Create((byte)0xC0)), 2);
                 Vector128<byte> b_q = t_q0 | t_q1;
@@ -2419,12 +2419,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi0 = sHi * Vector128.Create(d0);
                     mv0 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as0, 4)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as0, 5)), mv0));
                     Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
-                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical(g2l00, 4);
                     Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l0 = t2l00 | t2l01;
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h0 = t2h00 | t2h01;
@@ -2433,12 +2433,12 @@ public static partial class Q6_KDot
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sdLo0.GetElement(0)), acc00);
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sdHi0.GetElement(0)), acc00);
                     Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
-                    Vector128<byte> t2l10 = Vector128.ShiftRightLogical((g2l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l10 = Vector128.ShiftRightLogical(g2l10, 4);
                     Vector128<byte> g2l11 = KernelGenHelpers.Load16(ref blk1, 128);
                     Vector128<byte> t2l11 = (g2l11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l1 = t2l10 | t2l11;
                     Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
-                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical(g2h10, 4);
                     Vector128<byte> g2h11 = KernelGenHelpers.Load16(ref blk1, 144);
                     Vector128<byte> t2h11 = (g2h11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h1 = t2h10 | t2h11;
@@ -2447,12 +2447,12 @@ public static partial class Q6_KDot
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sdLo0.GetElement(1)), acc10);
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sdHi0.GetElement(1)), acc10);
                     Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 0);
-                    Vector128<byte> t2l20 = Vector128.ShiftRightLogical((g2l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l20 = Vector128.ShiftRightLogical(g2l20, 4);
                     Vector128<byte> g2l21 = KernelGenHelpers.Load16(ref blk2, 128);
                     Vector128<byte> t2l21 = (g2l21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l2 = t2l20 | t2l21;
                     Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 16);
-                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical(g2h20, 4);
                     Vector128<byte> g2h21 = KernelGenHelpers.Load16(ref blk2, 144);
                     Vector128<byte> t2h21 = (g2h21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h2 = t2h20 | t2h21;
@@ -2461,12 +2461,12 @@ public static partial class Q6_KDot
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sdLo0.GetElement(2)), acc20);
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sdHi0.GetElement(2)), acc20);
                     Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 0);
-                    Vector128<byte> t2l30 = Vector128.ShiftRightLogical((g2l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l30 = Vector128.ShiftRightLogical(g2l30, 4);
                     Vector128<byte> g2l31 = KernelGenHelpers.Load16(ref blk3, 128);
                     Vector128<byte> t2l31 = (g2l31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l3 = t2l30 | t2l31;
                     Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 16);
-                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical(g2h30, 4);
                     Vector128<byte> g2h31 = KernelGenHelpers.Load16(ref blk3, 144);
                     Vector128<byte> t2h31 = (g2h31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h3 = t2h30 | t2h31;
@@ -2488,12 +2488,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi0 = sHi * Vector128.Create(d0);
                     mv0 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as0, 6)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as0, 7)), mv0));
                     Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
-                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical(g3l00, 4);
                     Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l0 = t3l00 | t3l01;
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h0 = t3h00 | t3h01;
@@ -2502,12 +2502,12 @@ public static partial class Q6_KDot
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sdLo0.GetElement(0)), acc00);
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sdHi0.GetElement(0)), acc00);
                     Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 32);
-                    Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l10 = Vector128.ShiftRightLogical(g3l10, 4);
                     Vector128<byte> g3l11 = KernelGenHelpers.Load16(ref blk1, 128);
                     Vector128<byte> t3l11 = Vector128.ShiftRightLogical((g3l11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l1 = t3l10 | t3l11;
                     Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 48);
-                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical(g3h10, 4);
                     Vector128<byte> g3h11 = KernelGenHelpers.Load16(ref blk1, 144);
                     Vector128<byte> t3h11 = Vector128.ShiftRightLogical((g3h11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h1 = t3h10 | t3h11;
@@ -2516,12 +2516,12 @@ public static partial class Q6_KDot
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sdLo0.GetElement(1)), acc10);
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sdHi0.GetElement(1)), acc10);
                     Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 32);
-                    Vector128<byte> t3l20 = Vector128.ShiftRightLogical((g3l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l20 = Vector128.ShiftRightLogical(g3l20, 4);
                     Vector128<byte> g3l21 = KernelGenHelpers.Load16(ref blk2, 128);
                     Vector128<byte> t3l21 = Vector128.ShiftRightLogical((g3l21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l2 = t3l20 | t3l21;
                     Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 48);
-                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical(g3h20, 4);
                     Vector128<byte> g3h21 = KernelGenHelpers.Load16(ref blk2, 144);
                     Vector128<byte> t3h21 = Vector128.ShiftRightLogical((g3h21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h2 = t3h20 | t3h21;
@@ -2530,12 +2530,12 @@ public static partial class Q6_KDot
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sdLo0.GetElement(2)), acc20);
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sdHi0.GetElement(2)), acc20);
                     Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 32);
-                    Vector128<byte> t3l30 = Vector128.ShiftRightLogical((g3l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l30 = Vector128.ShiftRightLogical(g3l30, 4);
                     Vector128<byte> g3l31 = KernelGenHelpers.Load16(ref blk3, 128);
                     Vector128<byte> t3l31 = Vector128.ShiftRightLogical((g3l31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l3 = t3l30 | t3l31;
                     Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 48);
-                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical(g3h30, 4);
                     Vector128<byte> g3h31 = KernelGenHelpers.Load16(ref blk3, 144);
                     Vector128<byte> t3h31 = Vector128.ShiftRightLogical((g3h31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h3 = t3h30 | t3h31;
@@ -2695,12 +2695,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi0 = sHi * Vector128.Create(d0);
                     mv0 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as0, 12)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as0, 13)), mv0));
                     Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
-                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical(g6l00, 4);
                     Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l0 = t6l00 | t6l01;
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h0 = t6h00 | t6h01;
@@ -2709,12 +2709,12 @@ public static partial class Q6_KDot
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sdLo0.GetElement(0)), acc00);
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sdHi0.GetElement(0)), acc00);
                     Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 64);
-                    Vector128<byte> t6l10 = Vector128.ShiftRightLogical((g6l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l10 = Vector128.ShiftRightLogical(g6l10, 4);
                     Vector128<byte> g6l11 = KernelGenHelpers.Load16(ref blk1, 160);
                     Vector128<byte> t6l11 = (g6l11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l1 = t6l10 | t6l11;
                     Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 80);
-                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical(g6h10, 4);
                     Vector128<byte> g6h11 = KernelGenHelpers.Load16(ref blk1, 176);
                     Vector128<byte> t6h11 = (g6h11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h1 = t6h10 | t6h11;
@@ -2723,12 +2723,12 @@ public static partial class Q6_KDot
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sdLo0.GetElement(1)), acc10);
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sdHi0.GetElement(1)), acc10);
                     Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 64);
-                    Vector128<byte> t6l20 = Vector128.ShiftRightLogical((g6l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l20 = Vector128.ShiftRightLogical(g6l20, 4);
                     Vector128<byte> g6l21 = KernelGenHelpers.Load16(ref blk2, 160);
                     Vector128<byte> t6l21 = (g6l21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l2 = t6l20 | t6l21;
                     Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 80);
-                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical(g6h20, 4);
                     Vector128<byte> g6h21 = KernelGenHelpers.Load16(ref blk2, 176);
                     Vector128<byte> t6h21 = (g6h21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h2 = t6h20 | t6h21;
@@ -2737,12 +2737,12 @@ public static partial class Q6_KDot
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sdLo0.GetElement(2)), acc20);
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sdHi0.GetElement(2)), acc20);
                     Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 64);
-                    Vector128<byte> t6l30 = Vector128.ShiftRightLogical((g6l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l30 = Vector128.ShiftRightLogical(g6l30, 4);
                     Vector128<byte> g6l31 = KernelGenHelpers.Load16(ref blk3, 160);
                     Vector128<byte> t6l31 = (g6l31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l3 = t6l30 | t6l31;
                     Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 80);
-                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical(g6h30, 4);
                     Vector128<byte> g6h31 = KernelGenHelpers.Load16(ref blk3, 176);
                     Vector128<byte> t6h31 = (g6h31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h3 = t6h30 | t6h31;
@@ -2764,12 +2764,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi0 = sHi * Vector128.Create(d0);
                     mv0 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as0, 14)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as0, 15)), mv0));
                     Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
-                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical(g7l00, 4);
                     Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l0 = t7l00 | t7l01;
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h0 = t7h00 | t7h01;
@@ -2778,12 +2778,12 @@ public static partial class Q6_KDot
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl00), Vector128.Create(sdLo0.GetElement(0)), acc00);
                     acc00 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph00), Vector128.Create(sdHi0.GetElement(0)), acc00);
                     Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 96);
-                    Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l10 = Vector128.ShiftRightLogical(g7l10, 4);
                     Vector128<byte> g7l11 = KernelGenHelpers.Load16(ref blk1, 160);
                     Vector128<byte> t7l11 = Vector128.ShiftRightLogical((g7l11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l1 = t7l10 | t7l11;
                     Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 112);
-                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical(g7h10, 4);
                     Vector128<byte> g7h11 = KernelGenHelpers.Load16(ref blk1, 176);
                     Vector128<byte> t7h11 = Vector128.ShiftRightLogical((g7h11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h1 = t7h10 | t7h11;
@@ -2792,12 +2792,12 @@ public static partial class Q6_KDot
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl10), Vector128.Create(sdLo0.GetElement(1)), acc10);
                     acc10 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph10), Vector128.Create(sdHi0.GetElement(1)), acc10);
                     Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 96);
-                    Vector128<byte> t7l20 = Vector128.ShiftRightLogical((g7l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l20 = Vector128.ShiftRightLogical(g7l20, 4);
                     Vector128<byte> g7l21 = KernelGenHelpers.Load16(ref blk2, 160);
                     Vector128<byte> t7l21 = Vector128.ShiftRightLogical((g7l21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l2 = t7l20 | t7l21;
                     Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 112);
-                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical(g7h20, 4);
                     Vector128<byte> g7h21 = KernelGenHelpers.Load16(ref blk2, 176);
                     Vector128<byte> t7h21 = Vector128.ShiftRightLogical((g7h21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h2 = t7h20 | t7h21;
@@ -2806,12 +2806,12 @@ public static partial class Q6_KDot
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl20), Vector128.Create(sdLo0.GetElement(2)), acc20);
                     acc20 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph20), Vector128.Create(sdHi0.GetElement(2)), acc20);
                     Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 96);
-                    Vector128<byte> t7l30 = Vector128.ShiftRightLogical((g7l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l30 = Vector128.ShiftRightLogical(g7l30, 4);
                     Vector128<byte> g7l31 = KernelGenHelpers.Load16(ref blk3, 160);
                     Vector128<byte> t7l31 = Vector128.ShiftRightLogical((g7l31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l3 = t7l30 | t7l31;
                     Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 112);
-                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical(g7h30, 4);
                     Vector128<byte> g7h31 = KernelGenHelpers.Load16(ref blk3, 176);
                     Vector128<byte> t7h31 = Vector128.ShiftRightLogical((g7h31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h3 = t7h30 | t7h31;
@@ -3184,12 +3184,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi3 = sHi * Vector128.Create(d3);
                     mv3 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as3, 4)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as3, 5)), mv3));
                     Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
-                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical(g2l00, 4);
                     Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l0 = t2l00 | t2l01;
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h0 = t2h00 | t2h01;
@@ -3210,12 +3210,12 @@ public static partial class Q6_KDot
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sdLo3.GetElement(0)), acc03);
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sdHi3.GetElement(0)), acc03);
                     Vector128<byte> g2l10 = KernelGenHelpers.Load16(ref blk1, 0);
-                    Vector128<byte> t2l10 = Vector128.ShiftRightLogical((g2l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l10 = Vector128.ShiftRightLogical(g2l10, 4);
                     Vector128<byte> g2l11 = KernelGenHelpers.Load16(ref blk1, 128);
                     Vector128<byte> t2l11 = (g2l11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l1 = t2l10 | t2l11;
                     Vector128<byte> g2h10 = KernelGenHelpers.Load16(ref blk1, 16);
-                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical((g2h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h10 = Vector128.ShiftRightLogical(g2h10, 4);
                     Vector128<byte> g2h11 = KernelGenHelpers.Load16(ref blk1, 144);
                     Vector128<byte> t2h11 = (g2h11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h1 = t2h10 | t2h11;
@@ -3236,12 +3236,12 @@ public static partial class Q6_KDot
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sdLo3.GetElement(1)), acc13);
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sdHi3.GetElement(1)), acc13);
                     Vector128<byte> g2l20 = KernelGenHelpers.Load16(ref blk2, 0);
-                    Vector128<byte> t2l20 = Vector128.ShiftRightLogical((g2l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l20 = Vector128.ShiftRightLogical(g2l20, 4);
                     Vector128<byte> g2l21 = KernelGenHelpers.Load16(ref blk2, 128);
                     Vector128<byte> t2l21 = (g2l21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l2 = t2l20 | t2l21;
                     Vector128<byte> g2h20 = KernelGenHelpers.Load16(ref blk2, 16);
-                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical((g2h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h20 = Vector128.ShiftRightLogical(g2h20, 4);
                     Vector128<byte> g2h21 = KernelGenHelpers.Load16(ref blk2, 144);
                     Vector128<byte> t2h21 = (g2h21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h2 = t2h20 | t2h21;
@@ -3262,12 +3262,12 @@ public static partial class Q6_KDot
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sdLo3.GetElement(2)), acc23);
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sdHi3.GetElement(2)), acc23);
                     Vector128<byte> g2l30 = KernelGenHelpers.Load16(ref blk3, 0);
-                    Vector128<byte> t2l30 = Vector128.ShiftRightLogical((g2l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l30 = Vector128.ShiftRightLogical(g2l30, 4);
                     Vector128<byte> g2l31 = KernelGenHelpers.Load16(ref blk3, 128);
                     Vector128<byte> t2l31 = (g2l31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l3 = t2l30 | t2l31;
                     Vector128<byte> g2h30 = KernelGenHelpers.Load16(ref blk3, 16);
-                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical((g2h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h30 = Vector128.ShiftRightLogical(g2h30, 4);
                     Vector128<byte> g2h31 = KernelGenHelpers.Load16(ref blk3, 144);
                     Vector128<byte> t2h31 = (g2h31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h3 = t2h30 | t2h31;
@@ -3319,12 +3319,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi3 = sHi * Vector128.Create(d3);
                     mv3 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as3, 6)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as3, 7)), mv3));
                     Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
-                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical(g3l00, 4);
                     Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l0 = t3l00 | t3l01;
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h0 = t3h00 | t3h01;
@@ -3345,12 +3345,12 @@ public static partial class Q6_KDot
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sdLo3.GetElement(0)), acc03);
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sdHi3.GetElement(0)), acc03);
                     Vector128<byte> g3l10 = KernelGenHelpers.Load16(ref blk1, 32);
-                    Vector128<byte> t3l10 = Vector128.ShiftRightLogical((g3l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l10 = Vector128.ShiftRightLogical(g3l10, 4);
                     Vector128<byte> g3l11 = KernelGenHelpers.Load16(ref blk1, 128);
                     Vector128<byte> t3l11 = Vector128.ShiftRightLogical((g3l11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l1 = t3l10 | t3l11;
                     Vector128<byte> g3h10 = KernelGenHelpers.Load16(ref blk1, 48);
-                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical((g3h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h10 = Vector128.ShiftRightLogical(g3h10, 4);
                     Vector128<byte> g3h11 = KernelGenHelpers.Load16(ref blk1, 144);
                     Vector128<byte> t3h11 = Vector128.ShiftRightLogical((g3h11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h1 = t3h10 | t3h11;
@@ -3371,12 +3371,12 @@ public static partial class Q6_KDot
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sdLo3.GetElement(1)), acc13);
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sdHi3.GetElement(1)), acc13);
                     Vector128<byte> g3l20 = KernelGenHelpers.Load16(ref blk2, 32);
-                    Vector128<byte> t3l20 = Vector128.ShiftRightLogical((g3l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l20 = Vector128.ShiftRightLogical(g3l20, 4);
                     Vector128<byte> g3l21 = KernelGenHelpers.Load16(ref blk2, 128);
                     Vector128<byte> t3l21 = Vector128.ShiftRightLogical((g3l21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l2 = t3l20 | t3l21;
                     Vector128<byte> g3h20 = KernelGenHelpers.Load16(ref blk2, 48);
-                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical((g3h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h20 = Vector128.ShiftRightLogical(g3h20, 4);
                     Vector128<byte> g3h21 = KernelGenHelpers.Load16(ref blk2, 144);
                     Vector128<byte> t3h21 = Vector128.ShiftRightLogical((g3h21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h2 = t3h20 | t3h21;
@@ -3397,12 +3397,12 @@ public static partial class Q6_KDot
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sdLo3.GetElement(2)), acc23);
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sdHi3.GetElement(2)), acc23);
                     Vector128<byte> g3l30 = KernelGenHelpers.Load16(ref blk3, 32);
-                    Vector128<byte> t3l30 = Vector128.ShiftRightLogical((g3l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l30 = Vector128.ShiftRightLogical(g3l30, 4);
                     Vector128<byte> g3l31 = KernelGenHelpers.Load16(ref blk3, 128);
                     Vector128<byte> t3l31 = Vector128.ShiftRightLogical((g3l31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l3 = t3l30 | t3l31;
                     Vector128<byte> g3h30 = KernelGenHelpers.Load16(ref blk3, 48);
-                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical((g3h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h30 = Vector128.ShiftRightLogical(g3h30, 4);
                     Vector128<byte> g3h31 = KernelGenHelpers.Load16(ref blk3, 144);
                     Vector128<byte> t3h31 = Vector128.ShiftRightLogical((g3h31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h3 = t3h30 | t3h31;
@@ -3724,12 +3724,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi3 = sHi * Vector128.Create(d3);
                     mv3 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as3, 12)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as3, 13)), mv3));
                     Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
-                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical(g6l00, 4);
                     Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l0 = t6l00 | t6l01;
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h0 = t6h00 | t6h01;
@@ -3750,12 +3750,12 @@ public static partial class Q6_KDot
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sdLo3.GetElement(0)), acc03);
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sdHi3.GetElement(0)), acc03);
                     Vector128<byte> g6l10 = KernelGenHelpers.Load16(ref blk1, 64);
-                    Vector128<byte> t6l10 = Vector128.ShiftRightLogical((g6l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l10 = Vector128.ShiftRightLogical(g6l10, 4);
                     Vector128<byte> g6l11 = KernelGenHelpers.Load16(ref blk1, 160);
                     Vector128<byte> t6l11 = (g6l11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l1 = t6l10 | t6l11;
                     Vector128<byte> g6h10 = KernelGenHelpers.Load16(ref blk1, 80);
-                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical((g6h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h10 = Vector128.ShiftRightLogical(g6h10, 4);
                     Vector128<byte> g6h11 = KernelGenHelpers.Load16(ref blk1, 176);
                     Vector128<byte> t6h11 = (g6h11 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h1 = t6h10 | t6h11;
@@ -3776,12 +3776,12 @@ public static partial class Q6_KDot
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sdLo3.GetElement(1)), acc13);
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sdHi3.GetElement(1)), acc13);
                     Vector128<byte> g6l20 = KernelGenHelpers.Load16(ref blk2, 64);
-                    Vector128<byte> t6l20 = Vector128.ShiftRightLogical((g6l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l20 = Vector128.ShiftRightLogical(g6l20, 4);
                     Vector128<byte> g6l21 = KernelGenHelpers.Load16(ref blk2, 160);
                     Vector128<byte> t6l21 = (g6l21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l2 = t6l20 | t6l21;
                     Vector128<byte> g6h20 = KernelGenHelpers.Load16(ref blk2, 80);
-                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical((g6h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h20 = Vector128.ShiftRightLogical(g6h20, 4);
                     Vector128<byte> g6h21 = KernelGenHelpers.Load16(ref blk2, 176);
                     Vector128<byte> t6h21 = (g6h21 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h2 = t6h20 | t6h21;
@@ -3802,12 +3802,12 @@ public static partial class Q6_KDot
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sdLo3.GetElement(2)), acc23);
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sdHi3.GetElement(2)), acc23);
                     Vector128<byte> g6l30 = KernelGenHelpers.Load16(ref blk3, 64);
-                    Vector128<byte> t6l30 = Vector128.ShiftRightLogical((g6l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l30 = Vector128.ShiftRightLogical(g6l30, 4);
                     Vector128<byte> g6l31 = KernelGenHelpers.Load16(ref blk3, 160);
                     Vector128<byte> t6l31 = (g6l31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l3 = t6l30 | t6l31;
                     Vector128<byte> g6h30 = KernelGenHelpers.Load16(ref blk3, 80);
-                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical((g6h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h30 = Vector128.ShiftRightLogical(g6h30, 4);
                     Vector128<byte> g6h31 = KernelGenHelpers.Load16(ref blk3, 176);
                     Vector128<byte> t6h31 = (g6h31 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h3 = t6h30 | t6h31;
@@ -3859,12 +3859,12 @@ public static partial class Q6_KDot
                     Vector128<float> sdHi3 = sHi * Vector128.Create(d3);
                     mv3 = Vector128.FusedMultiplyAdd(sLo, Vector128.Create(-32f * Unsafe.Add(ref as3, 14)), Vector128.FusedMultiplyAdd(sHi, Vector128.Create(-32f * Unsafe.Add(ref as3, 15)), mv3));
                     Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
-                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical(g7l00, 4);
                     Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l0 = t7l00 | t7l01;
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h0 = t7h00 | t7h01;
@@ -3885,12 +3885,12 @@ public static partial class Q6_KDot
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl03), Vector128.Create(sdLo3.GetElement(0)), acc03);
                     acc03 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph03), Vector128.Create(sdHi3.GetElement(0)), acc03);
                     Vector128<byte> g7l10 = KernelGenHelpers.Load16(ref blk1, 96);
-                    Vector128<byte> t7l10 = Vector128.ShiftRightLogical((g7l10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l10 = Vector128.ShiftRightLogical(g7l10, 4);
                     Vector128<byte> g7l11 = KernelGenHelpers.Load16(ref blk1, 160);
                     Vector128<byte> t7l11 = Vector128.ShiftRightLogical((g7l11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l1 = t7l10 | t7l11;
                     Vector128<byte> g7h10 = KernelGenHelpers.Load16(ref blk1, 112);
-                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical((g7h10 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h10 = Vector128.ShiftRightLogical(g7h10, 4);
                     Vector128<byte> g7h11 = KernelGenHelpers.Load16(ref blk1, 176);
                     Vector128<byte> t7h11 = Vector128.ShiftRightLogical((g7h11 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h1 = t7h10 | t7h11;
@@ -3911,12 +3911,12 @@ public static partial class Q6_KDot
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl13), Vector128.Create(sdLo3.GetElement(1)), acc13);
                     acc13 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph13), Vector128.Create(sdHi3.GetElement(1)), acc13);
                     Vector128<byte> g7l20 = KernelGenHelpers.Load16(ref blk2, 96);
-                    Vector128<byte> t7l20 = Vector128.ShiftRightLogical((g7l20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l20 = Vector128.ShiftRightLogical(g7l20, 4);
                     Vector128<byte> g7l21 = KernelGenHelpers.Load16(ref blk2, 160);
                     Vector128<byte> t7l21 = Vector128.ShiftRightLogical((g7l21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l2 = t7l20 | t7l21;
                     Vector128<byte> g7h20 = KernelGenHelpers.Load16(ref blk2, 112);
-                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical((g7h20 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h20 = Vector128.ShiftRightLogical(g7h20, 4);
                     Vector128<byte> g7h21 = KernelGenHelpers.Load16(ref blk2, 176);
                     Vector128<byte> t7h21 = Vector128.ShiftRightLogical((g7h21 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h2 = t7h20 | t7h21;
@@ -3937,12 +3937,12 @@ public static partial class Q6_KDot
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(pl23), Vector128.Create(sdLo3.GetElement(2)), acc23);
                     acc23 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(ph23), Vector128.Create(sdHi3.GetElement(2)), acc23);
                     Vector128<byte> g7l30 = KernelGenHelpers.Load16(ref blk3, 96);
-                    Vector128<byte> t7l30 = Vector128.ShiftRightLogical((g7l30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l30 = Vector128.ShiftRightLogical(g7l30, 4);
                     Vector128<byte> g7l31 = KernelGenHelpers.Load16(ref blk3, 160);
                     Vector128<byte> t7l31 = Vector128.ShiftRightLogical((g7l31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l3 = t7l30 | t7l31;
                     Vector128<byte> g7h30 = KernelGenHelpers.Load16(ref blk3, 112);
-                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical((g7h30 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h30 = Vector128.ShiftRightLogical(g7h30, 4);
                     Vector128<byte> g7h31 = KernelGenHelpers.Load16(ref blk3, 176);
                     Vector128<byte> t7h31 = Vector128.ShiftRightLogical((g7h31 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h3 = t7h30 | t7h31;
@@ -4076,12 +4076,12 @@ public static partial class Q6_KDot
                     Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 16), 5);
                     Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 20), 5);
                     Vector128<byte> g2l00 = KernelGenHelpers.Load16(ref blk0, 0);
-                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical((g2l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2l00 = Vector128.ShiftRightLogical(g2l00, 4);
                     Vector128<byte> g2l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t2l01 = (g2l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2l0 = t2l00 | t2l01;
                     Vector128<byte> g2h00 = KernelGenHelpers.Load16(ref blk0, 16);
-                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical((g2h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t2h00 = Vector128.ShiftRightLogical(g2h00, 4);
                     Vector128<byte> g2h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t2h01 = (g2h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q2h0 = t2h00 | t2h01;
@@ -4104,12 +4104,12 @@ public static partial class Q6_KDot
                     Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 24), 5);
                     Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 28), 5);
                     Vector128<byte> g3l00 = KernelGenHelpers.Load16(ref blk0, 32);
-                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical((g3l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3l00 = Vector128.ShiftRightLogical(g3l00, 4);
                     Vector128<byte> g3l01 = KernelGenHelpers.Load16(ref blk0, 128);
                     Vector128<byte> t3l01 = Vector128.ShiftRightLogical((g3l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3l0 = t3l00 | t3l01;
                     Vector128<byte> g3h00 = KernelGenHelpers.Load16(ref blk0, 48);
-                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical((g3h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t3h00 = Vector128.ShiftRightLogical(g3h00, 4);
                     Vector128<byte> g3h01 = KernelGenHelpers.Load16(ref blk0, 144);
                     Vector128<byte> t3h01 = Vector128.ShiftRightLogical((g3h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q3h0 = t3h00 | t3h01;
@@ -4188,12 +4188,12 @@ public static partial class Q6_KDot
                     Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 48), 5);
                     Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 52), 5);
                     Vector128<byte> g6l00 = KernelGenHelpers.Load16(ref blk0, 64);
-                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical((g6l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6l00 = Vector128.ShiftRightLogical(g6l00, 4);
                     Vector128<byte> g6l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t6l01 = (g6l01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6l0 = t6l00 | t6l01;
                     Vector128<byte> g6h00 = KernelGenHelpers.Load16(ref blk0, 80);
-                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical((g6h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t6h00 = Vector128.ShiftRightLogical(g6h00, 4);
                     Vector128<byte> g6h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t6h01 = (g6h01 & Vector128.Create((byte)0x30));
                     Vector128<byte> q6h0 = t6h00 | t6h01;
@@ -4216,12 +4216,12 @@ public static partial class Q6_KDot
                     Vector128<int> ol0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 56), 5);
                     Vector128<int> oh0 = Vector128.ShiftLeft(Vector128.LoadUnsafe(ref aqs0, 60), 5);
                     Vector128<byte> g7l00 = KernelGenHelpers.Load16(ref blk0, 96);
-                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical((g7l00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7l00 = Vector128.ShiftRightLogical(g7l00, 4);
                     Vector128<byte> g7l01 = KernelGenHelpers.Load16(ref blk0, 160);
                     Vector128<byte> t7l01 = Vector128.ShiftRightLogical((g7l01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7l0 = t7l00 | t7l01;
                     Vector128<byte> g7h00 = KernelGenHelpers.Load16(ref blk0, 112);
-                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical((g7h00 & Vector128.Create((byte)0xF0)), 4);
+                    Vector128<byte> t7h00 = Vector128.ShiftRightLogical(g7h00, 4);
                     Vector128<byte> g7h01 = KernelGenHelpers.Load16(ref blk0, 176);
                     Vector128<byte> t7h01 = Vector128.ShiftRightLogical((g7h01 & Vector128.Create((byte)0xC0)), 2);
                     Vector128<byte> q7h0 = t7h00 | t7h01;

@@ -193,7 +193,7 @@ public static partial class TQ1_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
             // elements 0..31
             {
                 for (int c = 0; c < 8; c++)
@@ -386,7 +386,7 @@ public static partial class TQ1_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
             // elements 0..31
             {
                 for (int c = 0; c < 4; c++)
@@ -559,7 +559,7 @@ public static partial class TQ1_0Codec
             ref byte blk = ref Unsafe.Add(ref s0, (nint)b * BlockBytes);
             ref float yb = ref Unsafe.Add(ref y0, (nint)b * BlockElements);
             ReadOnlySpan<byte> block = MemoryMarshal.CreateReadOnlySpan(ref blk, BlockBytes);
-            float f_d = KernelGenHelpers.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
+            float f_d = KernelGenHelpers.HalfToSingleFast(BinaryPrimitives.ReadUInt16LittleEndian(block.Slice(52)));
             // elements 0..31
             {
                 for (int c = 0; c < 2; c++)
