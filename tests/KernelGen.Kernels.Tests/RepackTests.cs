@@ -58,6 +58,19 @@ public sealed class RepackTests
         MatMul.MatMulReference.Check(storedW, storedX, y, m.K, m.N, batch, m.Format.DotActivationKind == 1);
         // MatVec runs other register tiles than MatMul (four rows per pass), so it is checked on its own.
         MatMul.MatMulReference.Check(storedW, storedX.AsSpan(0, m.K).ToArray(), y1, m.K, m.N, 1, m.Format.DotActivationKind == 1);
+        // The 8-row interleaved layout (4-bit kernel rows on AVX2) keeps the input order and meets the same bound,
+        // with five activation rows so both its four-row and one-row tiles run.
+        var interleaved = m.Interleaved();
+        if (interleaved != m)
+        {
+            Assert.Equal(MatrixLayout.Interleaved8, interleaved.Layout);
+            Assert.Equal(m.InputOrder.ToArray(), interleaved.InputOrder.ToArray());
+            var x5 = Enumerable.Range(0, 5 * m.K).Select(i => x[i % x.Length] * (1 + i / x.Length)).ToArray();
+            var (storedW5, storedX5) = InStoredOrder(m, weights, x5, 5);
+            var y5 = new float[5 * m.N];
+            interleaved.MatMul(x5, 5, y5);
+            MatMul.MatMulReference.Check(storedW5, storedX5, y5, m.K, m.N, 5, true);
+        }
     }
 
     /// <summary>Weights (N × K) and activations (batch × K) permuted into the matrix's stored column order.</summary>

@@ -16,6 +16,9 @@ internal sealed record EmittedFormat(
 {
     /// <summary>True for a tensor-level format (<c>layout linear</c>): not part of the block-format registry.</summary>
     public bool IsTensorLevel { get; init; }
+
+    /// <summary>Bytes of one block of 8 interleaved rows when the format has the interleaved kernel, else 0.</summary>
+    public int InterleavedBlockBytes { get; init; }
 }
 
 /// <summary>Everything the final output step adds: ordered format sources, registry and helpers, and diagnostics.</summary>

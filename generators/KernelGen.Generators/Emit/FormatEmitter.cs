@@ -57,7 +57,10 @@ internal static partial class FormatEmitter
         Dot.DotEmitter.Emit(w, spec, vis);
 
         return new EmittedFormat(spec.Name, spec.SourcePath, spec.GgmlTypeId, spec.BlockElements, spec.BlockBytes, spec.Activation,
-            spec.Name + ".g.cs", w.ToSourceText());
+            spec.Name + ".g.cs", w.ToSourceText())
+        {
+            InterleavedBlockBytes = Dot.InterleavedDotPlan.TryCreate(spec, Dot.IntegerDotPlan.TryCreate(spec))?.BlockBytes ?? 0,
+        };
     }
 
     internal static string FileName(string path)

@@ -138,6 +138,73 @@ $POINTER_HELPERS$
         r7 = Avx2.Permute2x128(u3, u7, 0x31);
     }
 
+    /// <summary>
+    /// 8 f16 values (raw little-endian bits at <paramref name="bits"/>) as f32 (AVX2), exact for every finite value:
+    /// sign, exponent and mantissa are moved into place and one multiply by 2^112 rebiases the exponent, which also
+    /// scales f16 subnormals (f32 subnormals here) exactly. Infinities and NaNs come out finite: callers exclude them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfBits8ToSingle(ref byte bits)
+    {
+        Vector256<int> h = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref bits).AsInt16());
+        Vector256<int> moved = Avx2.ShiftLeftLogical(h, 13) & Vector256.Create(unchecked((int)0x8FFFE000));
+        return moved.AsSingle() * Vector256.Create(5.192297E+33f);
+    }
+
+    /// <summary>8 bytes (one per row) as 16 int16 lanes, byte r in lanes 2r and 2r+1: vpmaddwd's multiplier for row r's two pair sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairBytes8(ref byte bytes) =>
+        Avx2.Shuffle(Vector256.Create(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte(), Vector256.Create(
+            (byte)0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
+            4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80)).AsInt16();
+
+    /// <summary>8 bytes (one per row) as 8 floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Bytes8ToSingle(ref byte bytes) =>
+        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte()));
+
+    /// <summary>
+    /// The activation form the 8-row interleaved kernels (<c>&lt;F&gt;Dot.RowsInterleaved8</c>) read: for each 32-value
+    /// block c and quad g = 0..3, 32 bytes holding values 32c+4g..32c+4g+3 eight times (one copy per interleaved row),
+    /// then 32 bytes of values 32c+16+4g..+3; so one 32-byte load meets one 32-byte load of 8 rows' codes. Also the
+    /// integer sum of each block of 32 (constant offsets). <paramref name="q"/>'s length is a multiple of 32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BroadcastQuads(ReadOnlySpan<sbyte> q, Span<sbyte> broadcast, Span<int> blockSums)
+    {
+        int blocks = q.Length / 32;
+        if (q.Length % 32 != 0 || broadcast.Length < q.Length * 8 || blockSums.Length < blocks)
+        {
+            throw new ArgumentException("BroadcastQuads: q must be whole blocks of 32, broadcast 8 bytes and blockSums one int per block of 32 values.");
+        }
+        ref byte src = ref Unsafe.As<sbyte, byte>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q));
+        ref byte dst = ref Unsafe.As<sbyte, byte>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(broadcast));
+        for (int c = 0; c < blocks; c++)
+        {
+            if (Avx2.IsSupported)
+            {
+                Vector256<sbyte> v = Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref src), (nuint)(32 * c));
+                blockSums[c] = Vector256.Sum(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), v), Vector256.Create((short)1)));
+            }
+            else
+            {
+                int sum = 0;
+                for (int i = 0; i < 32; i++)
+                {
+                    sum += q[32 * c + i];
+                }
+                blockSums[c] = sum;
+            }
+            for (int g = 0; g < 4; g++)
+            {
+                int lo = Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref src, 32 * c + 4 * g));
+                int hi = Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref src, 32 * c + 16 + 4 * g));
+                Vector256.Create(lo).AsByte().StoreUnsafe(ref dst, (nuint)(256 * c + 64 * g));
+                Vector256.Create(hi).AsByte().StoreUnsafe(ref dst, (nuint)(256 * c + 64 * g + 32));
+            }
+        }
+    }
+
     /// <summary>Lane <paramref name="lane"/> of a 4-lane vector broadcast to 8 lanes (one permute on AVX2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Lane8(Vector128<float> v, int lane) =>

@@ -28,9 +28,12 @@ internal static class RegistryEmitter
         w.WriteLine("/// <summary>A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c>): rows rowStart..rowEnd-1 of W times a batch of activation rows.</summary>");
         w.WriteLine($"{vis} delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride);");
         w.WriteLine();
+        w.WriteLine("/// <summary>Repacks up to 8 rows into one group of a format's 8-row interleaved layout (<c>&lt;F&gt;Dot.Interleave8</c>); false when a scale is not finite.</summary>");
+        w.WriteLine($"{vis} delegate bool KernelGenInterleave8(ReadOnlySpan<byte> rows, nint rowBytes, int rowCount, int k, Span<byte> dst);");
+        w.WriteLine();
         w.WriteLine("/// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>");
         w.OpenBlock($"{vis} sealed class KernelGenFormatInfo");
-        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind)");
+        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes)");
         w.WriteLine("Name = name;");
         w.WriteLine("GgmlTypeId = ggmlTypeId;");
         w.WriteLine("BlockElements = blockElements;");
@@ -43,6 +46,9 @@ internal static class RegistryEmitter
         w.WriteLine("DecodeRowV512 = decodeRowV512;");
         w.WriteLine("DotRows = dotRows;");
         w.WriteLine("DotActivationKind = dotActivationKind;");
+        w.WriteLine("Interleave8 = interleave8;");
+        w.WriteLine("DotRowsInterleaved8 = dotRowsInterleaved8;");
+        w.WriteLine("InterleavedBlockBytes = interleavedBlockBytes;");
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("/// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>");
@@ -69,6 +75,12 @@ internal static class RegistryEmitter
         w.WriteLine("public KernelGenDotRows DotRows { get; }");
         w.WriteLine("/// <summary>What <see cref=\"DotRows\"/> reads: 0 = f32 activations, 1 = int8 activation blocks.</summary>");
         w.WriteLine("public int DotActivationKind { get; }");
+        w.WriteLine("/// <summary>The one-time repack into the 8-row interleaved layout, or null when the format has no interleaved kernel.</summary>");
+        w.WriteLine("public KernelGenInterleave8? Interleave8 { get; }");
+        w.WriteLine("/// <summary>The kernel on the interleaved layout (AVX2 and FMA; activations in broadcast form), or null.</summary>");
+        w.WriteLine("public KernelGenDotRows? DotRowsInterleaved8 { get; }");
+        w.WriteLine("/// <summary>Bytes of one block of 8 interleaved rows, or 0.</summary>");
+        w.WriteLine("public int InterleavedBlockBytes { get; }");
         w.WriteLine();
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override string ToString() => Name;");
@@ -80,7 +92,10 @@ internal static class RegistryEmitter
         foreach (var f in formats)
         {
             string c = f.Name + "Codec";
-            w.WriteLine($"new KernelGenFormatInfo(\"{f.Name}\", {(f.GgmlTypeId ?? -1)}, {f.BlockElements}, {f.BlockBytes}, \"{f.Activation}\", {c}.DecodeRow, {c}.DecodeRowScalar, {c}.DecodeRowV128, {c}.DecodeRowV256, {c}.DecodeRowV512, {f.Name}Dot.Rows, {f.Name}Dot.ActivationKind),");
+            string interleaved = f.InterleavedBlockBytes > 0
+                ? $"{f.Name}Dot.Interleave8, {f.Name}Dot.RowsInterleaved8, {f.Name}Dot.InterleavedBlockBytes"
+                : "null, null, 0";
+            w.WriteLine($"new KernelGenFormatInfo(\"{f.Name}\", {(f.GgmlTypeId ?? -1)}, {f.BlockElements}, {f.BlockBytes}, \"{f.Activation}\", {c}.DecodeRow, {c}.DecodeRowScalar, {c}.DecodeRowV128, {c}.DecodeRowV256, {c}.DecodeRowV512, {f.Name}Dot.Rows, {f.Name}Dot.ActivationKind, {interleaved}),");
         }
         w.CloseBlock(";");
         w.WriteLine();

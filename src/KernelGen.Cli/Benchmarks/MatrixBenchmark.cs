@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using KernelGen.Cli.Infrastructure;
+using KernelGen.Kernels.MatMul;
 
 namespace KernelGen.Cli.Benchmarks;
 
@@ -13,7 +15,11 @@ namespace KernelGen.Cli.Benchmarks;
 /// <param name="Backend"><c>cpu</c> or <c>gpu</c>.</param>
 /// <param name="Seconds">Time budget of the timed calls.</param>
 /// <param name="Cold">Rotate weight copies that do not fit in the last-level cache.</param>
-public sealed record MatrixBenchOptions(string Op, MatrixFormat Format, int K, int N, int Batch, int Threads, string Backend, double Seconds, bool Cold);
+/// <param name="Layout">
+/// CPU weight layout: <c>auto</c> (the 8-row interleaved layout where the format has it and the CPU runs it, as
+/// llama.cpp repacks by default), <c>rows</c> (the format's own rows) or <c>interleaved</c> (required).
+/// </param>
+public sealed record MatrixBenchOptions(string Op, MatrixFormat Format, int K, int N, int Batch, int Threads, string Backend, double Seconds, bool Cold, string Layout = "auto");
 
 /// <summary>The figures of one run (docs/PERFORMANCE.md, "Matrix kernels").</summary>
 public sealed record MatrixBenchResult(
@@ -23,6 +29,9 @@ public sealed record MatrixBenchResult(
     double MemoryReadGBps, IReadOnlyList<double> MemoryReadSamples,
     double MaxRelError, int CheckedRows, string CheckedRowsRule)
 {
+    /// <summary>The weight layout the kernels ran on (<c>rows</c> or <c>interleaved8</c>).</summary>
+    public string Layout { get; init; } = "rows";
+
     /// <summary>Largest error over the activation-quantization bound (integer kernels; null for float kernels).</summary>
     public double? MaxErrorToBound { get; init; }
 
@@ -41,6 +50,7 @@ public sealed record MatrixBenchResult(
         ["format"] = Options.Format.Name,
         ["source_format"] = SourceFormat,
         ["kernel_format"] = KernelFormat,
+        ["layout"] = Layout,
         ["k"] = Options.K,
         ["n"] = Options.N,
         ["batch"] = Options.Batch,
@@ -90,8 +100,9 @@ public static class MatrixBenchmark
         var weights = MatrixWeights.Build(o.Format, o.K, o.N, bytes => backend.CopyCount(bytes, o.Cold), backend.CacheBytes, m => log.WriteLine($"bench {o.Op}: {m}"));
         cancellation.ThrowIfCancellationRequested();
         var x = MatrixWeights.RandomActivations(o.Batch, o.K, seed: 7);
-        using var session = backend.Open(weights.Copies, x, o.Batch);
-        using var small = backend.Open([weights.Slice(16)], x, o.Batch);
+        var copies = Arrange(o, weights, log);
+        using var session = backend.Open(copies, x, o.Batch);
+        using var small = backend.Open([o.Backend == "cpu" && copies[0].Layout == MatrixLayout.Interleaved8 ? weights.Slice(16).Interleaved() : weights.Slice(16)], x, o.Batch);
 
         var bandwidth = new List<double>();
         for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
@@ -104,7 +115,7 @@ public static class MatrixBenchmark
         void Call()
         {
             session.Run(next);
-            next = next + 1 == weights.Copies.Count ? 0 : next + 1;
+            next = next + 1 == copies.Count ? 0 : next + 1;
         }
         long start = Stopwatch.GetTimestamp();
         Call();
@@ -140,6 +151,30 @@ public static class MatrixBenchmark
             SecondsPerCall: BenchTimer.Percentile(times, 0.5), SecondsMin: times[0], SecondsP90: BenchTimer.Percentile(times, 0.9), Calls: calls,
             WeightBytes: weights.WeightBytes, WeightCopies: weights.Copies.Count, WeightsCold: weights.Cold,
             MemoryReadGBps: BenchTimer.Percentile(bandwidth, 0.5), MemoryReadSamples: bandwidth,
-            MaxRelError: error, CheckedRows: rows.Length, CheckedRowsRule: rule) { MaxErrorToBound = toBound };
+            MaxRelError: error, CheckedRows: rows.Length, CheckedRowsRule: rule)
+        {
+            MaxErrorToBound = toBound,
+            Layout = copies[0].Layout == MatrixLayout.Interleaved8 ? "interleaved8" : "rows",
+        };
+    }
+
+    /// <summary>The copies in the layout <see cref="MatrixBenchOptions.Layout"/> asks for (the repack is once, untimed).</summary>
+    private static IReadOnlyList<QuantizedMatrix> Arrange(MatrixBenchOptions o, MatrixWeights weights, TextWriter log)
+    {
+        bool can = o.Backend == "cpu" && weights.Copies[0].CanInterleave;
+        if (o.Layout == "interleaved" && !can)
+        {
+            throw new CliUsageException($"--layout interleaved: {weights.Copies[0].Format.Name} on the {o.Backend} backend has no interleaved kernel here " +
+                "(it needs a 4-bit format with f16 block scales: Q4_0, Q4_1, Q4_K, GPTQ/AWQ 4-bit; the CPU backend; AVX2 and FMA)");
+        }
+        if (o.Layout == "rows" || !can)
+        {
+            return weights.Copies;
+        }
+        var start = Stopwatch.StartNew();
+        var interleaved = weights.Copies.Select(m => m.Interleaved()).ToList();
+        log.WriteLine($"bench {o.Op}: layout: 8-row interleaved, repacked once in {start.Elapsed.TotalSeconds / interleaved.Count:F2} s per copy " +
+            $"({interleaved[0].StoredBytes:N0} bytes stored per copy)");
+        return interleaved;
     }
 }

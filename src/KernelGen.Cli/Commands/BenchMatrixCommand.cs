@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace KernelGen.Cli.Commands;
 
 /// <summary>
-/// <c>kernelgen bench matvec|matmul --format F --k K --n N [--batch M] [--threads T] [--backend cpu|gpu] [--json]</c>:
+/// <c>kernelgen bench matvec|matmul --format F --k K --n N [--batch M] [--threads T] [--backend cpu|gpu] [--layout auto|rows|interleaved] [--json]</c>:
 /// quantized matrix kernels, time per call, weight GB/s, GFLOP/s and the ratio to the memory read bandwidth measured
 /// in the same run, plus the error against a float64 reference (docs/PERFORMANCE.md, "Matrix kernels").
 /// </summary>
@@ -29,11 +29,12 @@ public static class BenchMatrixCommand
         var backend = new Option<string>("--backend") { Description = "cpu, or gpu: ILGPU on CUDA, else OpenCL, else its (slow) CPU accelerator; KERNELGEN_GPU_BACKEND=cuda|opencl|cpu forces one.", DefaultValueFactory = _ => "cpu" };
         var seconds = new Option<double>("--seconds") { Description = $"Time budget of the timed calls (at least {MatrixBenchmark.MinCalls} calls, at most {MatrixBenchmark.MaxCalls}).", DefaultValueFactory = _ => 1.5 };
         var weights = new Option<string?>("--weights") { Description = "cold: rotate copies of W totalling max(256 MiB, 8 copies) so each call streams from DRAM; hot: one copy. Default: cold for batch 1, hot otherwise." };
+        var layout = new Option<string>("--layout") { Description = "CPU weight layout: auto (8-row interleaved where the format has it: Q4_0, Q4_1, Q4_K, GPTQ/AWQ 4-bit; as llama.cpp repacks by default), rows, or interleaved.", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout (progress goes to stderr)." };
         string what = op == "matvec" ? "y = W·x (batch 1 by default)" : "Y = X·Wᵀ (batch 32 by default)";
         var command = new Command(op, $"Quantized {op} {what}: time per call, weight GB/s, GFLOP/s and the ratio to the memory read bandwidth measured in the same run.")
         {
-            format, k, n, batch, threads, backend, seconds, weights, json,
+            format, k, n, batch, threads, backend, seconds, weights, layout, json,
         };
         command.SetAction(parse => CliRunner.Run(stderr, cancellation =>
         {
@@ -53,7 +54,9 @@ public static class BenchMatrixCommand
                 "hot" => false,
                 var other => throw new CliUsageException($"--weights {other}: must be cold or hot"),
             };
-            var options = new MatrixBenchOptions(op, f, kv, nv, b, t, backendName, s, cold);
+            string layoutName = parse.GetValue(layout)!.Trim().ToLowerInvariant();
+            if (layoutName is not ("auto" or "rows" or "interleaved")) throw new CliUsageException($"--layout {layoutName}: must be auto, rows or interleaved");
+            var options = new MatrixBenchOptions(op, f, kv, nv, b, t, backendName, s, cold, layoutName);
             var result = MatrixBenchmark.Run(options, stderr, cancellation);
             if (parse.GetValue(json)) stdout.WriteLine(result.ToJson().ToJsonString());
             else Render(result, Consoles.For(stdout));
@@ -81,6 +84,7 @@ public static class BenchMatrixCommand
         console.Write(table);
         string copies = r.WeightCopies == 1 ? "one copy (hot: may be cache-resident)" : $"{r.WeightCopies} copies rotated, {r.WeightBytes * (double)r.WeightCopies / 1e6:F0} MB ({(r.WeightsCold ? "cold: streamed from DRAM" : "too small to be cold")})";
         console.MarkupLine(Markup.Escape($"weights: {r.KernelFormat}" + (r.SourceFormat != r.KernelFormat ? $" (repacked from {r.SourceFormat})" : "") +
+            (r.Layout == "interleaved8" ? ", 8-row interleaved layout" : "") +
             $", {r.WeightBytes / 1e6:F2} MB per copy, {copies}"));
         console.MarkupLine(Markup.Escape($"timing: {r.Calls} calls after warm-up, min {Duration(r.SecondsMin)}, median {Duration(r.SecondsPerCall)}, p90 {Duration(r.SecondsP90)}; " +
             $"read bandwidth: median of {r.MemoryReadSamples.Count} measurements {(o.Backend == "gpu" ? "of device memory" : $"on the same {o.Threads} thread(s)")}, {r.MemoryReadSamples[0].ToString("F1", inv)}-{r.MemoryReadSamples[^1].ToString("F1", inv)} GB/s"));

@@ -50,6 +50,38 @@ public static unsafe class QuantizedKernels
     {
         ArgumentNullException.ThrowIfNull(kernel);
         long rowBytes = MatrixShape.RowBytes(formatName, blockElements, blockBytes, k, n, weights.Length);
+        Run(kernel, activationKind, rowBytes, false, weights, k, n, x, batch, y, pool, inputOrder);
+    }
+
+    /// <summary>
+    /// Y = X·Wᵀ on a matrix in the 8-row interleaved layout (<see cref="QuantizedMatrix.Interleaved"/>): groups of 8
+    /// rows, each k / BlockElements · InterleavedBlockBytes bytes; activations are quantized and then broadcast per quad.
+    /// </summary>
+    internal static void MatMulInterleaved8(KernelGenFormatInfo format, ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool, ReadOnlySpan<int> inputOrder)
+    {
+        var kernel = format.DotRowsInterleaved8 ?? throw new ArgumentException($"{format.Name} has no interleaved kernel.", nameof(format));
+        long groupBytes = (long)(k / format.BlockElements) * format.InterleavedBlockBytes;
+        if (k % format.BlockElements != 0 || weights.Length != (n + 7) / 8 * groupBytes)
+        {
+            throw new ArgumentException($"{(n + 7) / 8} interleaved groups of {k} {format.Name} elements take {(n + 7) / 8 * groupBytes} bytes, not {weights.Length}.", nameof(weights));
+        }
+        DotRowsKernel wrapped;
+        lock (s_interleavedKernels)
+        {
+            if (!s_interleavedKernels.TryGetValue(format, out wrapped!))
+            {
+                wrapped = new DotRowsKernel(kernel.Invoke);
+                s_interleavedKernels.Add(format, wrapped);
+            }
+        }
+        Run(wrapped, DotActivationQ8, groupBytes, true, weights, k, n, x, batch, y, pool, inputOrder);
+    }
+
+    private const int DotActivationQ8 = 1;
+
+    private static void Run(DotRowsKernel kernel, int activationKind, long rowBytes, bool interleaved,
+        ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool, ReadOnlySpan<int> inputOrder)
+    {
         MatrixShape.CheckActivations(k, n, x.Length, batch, y.Length);
         var scratch = t_scratch ??= new Scratch();
         if (!inputOrder.IsEmpty)
@@ -83,6 +115,18 @@ public static unsafe class QuantizedKernels
                 ActivationQuantizer.Quantize(x.Slice(b * k, k), xq.Slice(b * k, k), xd.Slice(b * k / 32, k / 32), xs.Slice(b * k / 16, k / 16), xqs.Slice(b * k / 4, k / 4));
             }
         }
+        if (interleaved)
+        {
+            // The interleaved kernels read every quad of activations broadcast to 8 rows, and Σxq per 32.
+            Span<sbyte> broadcast = scratch.Broadcast(checked(batch * k * 8));
+            Span<int> blockSums = scratch.BlockSums(batch * k / 32);
+            for (int b = 0; b < batch; b++)
+            {
+                KernelGenHelpers.BroadcastQuads(xq.Slice(b * k, k), broadcast.Slice(b * k * 8, k * 8), blockSums.Slice(b * k / 32, k / 32));
+            }
+            xq = broadcast;
+            xqs = blockSums;
+        }
         fixed (byte* w = weights)
         fixed (float* px = x)
         fixed (sbyte* pq = xq)
@@ -105,6 +149,8 @@ public static unsafe class QuantizedKernels
                 Xqs = pqs,
                 Batch = batch,
                 Y = py,
+                XqStride = interleaved ? 8 * k : k,
+                XqsStride = interleaved ? k / 32 : k / 4,
                 RowItems = (n + RowsPerItem - 1) / RowsPerItem,
                 BatchTiles = (batch + BatchTile - 1) / BatchTile,
             };
@@ -135,8 +181,8 @@ public static unsafe class QuantizedKernels
         nint k = job.K;
         // Null pointers (the unused activation form) become null refs the kernel never reads.
         job.Kernel(ref *job.W, job.RowBytes, job.K, rowStart, rowEnd,
-            ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * k), ref *(job.Xd is null ? null : job.Xd + b0 * k / 32),
-            ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), ref *(job.Xqs is null ? null : job.Xqs + b0 * k / 4), count, ref *(job.Y + b0 * (nint)job.N), job.N);
+            ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * job.XqStride), ref *(job.Xd is null ? null : job.Xd + b0 * k / 32),
+            ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), ref *(job.Xqs is null ? null : job.Xqs + b0 * job.XqsStride), count, ref *(job.Y + b0 * (nint)job.N), job.N);
     }
 
     internal static DotRowsKernel KernelOf(KernelGenFormatInfo format)
@@ -154,6 +200,7 @@ public static unsafe class QuantizedKernels
     }
 
     private static readonly Dictionary<KernelGenFormatInfo, DotRowsKernel> s_kernels = new();
+    private static readonly Dictionary<KernelGenFormatInfo, DotRowsKernel> s_interleavedKernels = new();
 
     private struct Job
     {
@@ -167,6 +214,8 @@ public static unsafe class QuantizedKernels
         public float* Xd;
         public float* Xs;
         public int* Xqs;
+        public nint XqStride;
+        public nint XqsStride;
         public int Batch;
         public float* Y;
         public int RowItems;
@@ -181,12 +230,22 @@ public static unsafe class QuantizedKernels
         private float[] _s = Array.Empty<float>();
         private float[] _p = Array.Empty<float>();
         private int[] _qs = Array.Empty<int>();
+        private sbyte[] _b = Array.Empty<sbyte>();
+        private int[] _bs = Array.Empty<int>();
 
         public Span<sbyte> Q(int n) => Grow(ref _q, n);
         public Span<float> D(int n) => Grow(ref _d, n);
         public Span<float> S(int n) => Grow(ref _s, n);
         public Span<float> Permuted(int n) => Grow(ref _p, n);
         public Span<int> Quads(int n) => Grow(ref _qs, n);
+        /// <summary>64-byte aligned (pinned, so the address holds): every 32-byte activation load stays within a cache line.</summary>
+        public Span<sbyte> Broadcast(int n)
+        {
+            var span = Grow(ref _b, n + 64);
+            int skip = (int)((64 - ((nuint)Unsafe.AsPointer(ref span[0]) & 63)) & 63);
+            return span.Slice(skip, n);
+        }
+        public Span<int> BlockSums(int n) => Grow(ref _bs, n);
 
         private static Span<T> Grow<T>(ref T[] a, int n)
         {

@@ -19,8 +19,10 @@ public sealed partial class QuantizedMatrix
     /// </summary>
     private readonly int[]? _inputOrder;
 
-    private QuantizedMatrix(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n, long rowBytes, int[]? inputOrder = null, string? sourceFormat = null)
+    private QuantizedMatrix(KernelGenFormatInfo format, ReadOnlyMemory<byte> rows, int k, int n, long rowBytes, int[]? inputOrder = null, string? sourceFormat = null,
+        MatrixLayout layout = MatrixLayout.Rows)
     {
+        Layout = layout;
         Format = format;
         _rows = rows;
         K = k;
@@ -48,14 +50,26 @@ public sealed partial class QuantizedMatrix
     /// <summary>Outputs (rows).</summary>
     public int N { get; }
 
-    /// <summary>Bytes of one encoded row.</summary>
+    /// <summary>Bytes of one encoded row in the format's own row layout (also for an interleaved matrix).</summary>
     public long RowBytes { get; }
 
-    /// <summary>Bytes of the whole encoded matrix: what one matvec streams from memory.</summary>
+    /// <summary>
+    /// Bytes of the whole matrix in the format's row layout: what one matvec streams (an interleaved matrix stores
+    /// <see cref="StoredBytes"/>, at most a few percent more).
+    /// </summary>
     public long WeightBytes => RowBytes * N;
 
-    /// <summary>The encoded rows.</summary>
+    /// <summary>Bytes of <see cref="Rows"/>.</summary>
+    public long StoredBytes => _rows.Length;
+
+    /// <summary>
+    /// The stored weights: GGUF row blocks (<see cref="RowBytes"/> per row) for <see cref="MatrixLayout.Rows"/>, groups of
+    /// 8 interleaved rows for <see cref="MatrixLayout.Interleaved8"/> (see <see cref="Interleaved"/>).
+    /// </summary>
     public ReadOnlyMemory<byte> Rows => _rows;
+
+    /// <summary>How <see cref="Rows"/> is laid out.</summary>
+    public MatrixLayout Layout { get; }
 
     /// <summary>
     /// Wraps <paramref name="n"/> rows of <paramref name="k"/> elements of GGUF row-block data (ggml's layout for a
@@ -83,7 +97,7 @@ public sealed partial class QuantizedMatrix
     }
 
     /// <summary>A copy of this matrix with storage of its own (the rows copied; format, shape and input order kept).</summary>
-    public QuantizedMatrix Clone() => new(Format, _rows.ToArray(), K, N, RowBytes, _inputOrder, SourceFormat);
+    public QuantizedMatrix Clone() => new(Format, _rows.ToArray(), K, N, RowBytes, _inputOrder, SourceFormat, Layout);
 
     /// <summary>y[r] = Σ_k W[r, k] · x[k] for every row r; <paramref name="x"/> has <see cref="K"/> elements, <paramref name="y"/> <see cref="N"/>.</summary>
     public void MatVec(ReadOnlySpan<float> x, Span<float> y, KernelThreadPool? pool = null) => MatMul(x, 1, y, pool);
@@ -92,7 +106,14 @@ public sealed partial class QuantizedMatrix
     /// Y[b, r] = Σ_k W[r, k] · X[b, k] for a batch of <paramref name="batch"/> activation rows: <paramref name="x"/> is
     /// batch × <see cref="K"/> and <paramref name="y"/> batch × <see cref="N"/>, both row-major.
     /// </summary>
-    public void MatMul(ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null) =>
+    public void MatMul(ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool = null)
+    {
+        if (Layout == MatrixLayout.Interleaved8)
+        {
+            QuantizedKernels.MatMulInterleaved8(Format, _rows.Span, K, N, x, batch, y, pool, _inputOrder);
+            return;
+        }
         QuantizedKernels.MatMul(QuantizedKernels.KernelOf(Format), Format.DotActivationKind, Format.BlockElements, Format.BlockBytes, Format.Name,
             _rows.Span, K, N, x, batch, y, pool, _inputOrder);
+    }
 }

@@ -13,10 +13,13 @@ public delegate void KernelGenDecodeRow(ReadOnlySpan<byte> src, Span<float> dst)
 /// <summary>A generated fused matrix kernel (<c>&lt;F&gt;Dot.Rows</c>): rows rowStart..rowEnd-1 of W times a batch of activation rows.</summary>
 public delegate void KernelGenDotRows(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride);
 
+/// <summary>Repacks up to 8 rows into one group of a format's 8-row interleaved layout (<c>&lt;F&gt;Dot.Interleave8</c>); false when a scale is not finite.</summary>
+public delegate bool KernelGenInterleave8(ReadOnlySpan<byte> rows, nint rowBytes, int rowCount, int k, Span<byte> dst);
+
 /// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>
 public sealed class KernelGenFormatInfo
 {
-    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind)
+    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes)
     {
         Name = name;
         GgmlTypeId = ggmlTypeId;
@@ -30,6 +33,9 @@ public sealed class KernelGenFormatInfo
         DecodeRowV512 = decodeRowV512;
         DotRows = dotRows;
         DotActivationKind = dotActivationKind;
+        Interleave8 = interleave8;
+        DotRowsInterleaved8 = dotRowsInterleaved8;
+        InterleavedBlockBytes = interleavedBlockBytes;
     }
 
     /// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>
@@ -56,6 +62,12 @@ public sealed class KernelGenFormatInfo
     public KernelGenDotRows DotRows { get; }
     /// <summary>What <see cref="DotRows"/> reads: 0 = f32 activations, 1 = int8 activation blocks.</summary>
     public int DotActivationKind { get; }
+    /// <summary>The one-time repack into the 8-row interleaved layout, or null when the format has no interleaved kernel.</summary>
+    public KernelGenInterleave8? Interleave8 { get; }
+    /// <summary>The kernel on the interleaved layout (AVX2 and FMA; activations in broadcast form), or null.</summary>
+    public KernelGenDotRows? DotRowsInterleaved8 { get; }
+    /// <summary>Bytes of one block of 8 interleaved rows, or 0.</summary>
+    public int InterleavedBlockBytes { get; }
 
     /// <inheritdoc/>
     public override string ToString() => Name;
@@ -66,8 +78,8 @@ public static class KernelGenFormatRegistry
 {
     private static readonly KernelGenFormatInfo[] s_formats =
     {
-        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind),
-        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind),
+        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind, Q4_0Dot.Interleave8, Q4_0Dot.RowsInterleaved8, Q4_0Dot.InterleavedBlockBytes),
+        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind, null, null, 0),
     };
 
     /// <summary>Every generated format.</summary>

@@ -1021,4 +1021,237 @@ public static partial class Q4_0Dot
         }
         y00 = Vector128.Sum(acc00);
     }
+
+    /// <summary>Bytes of one block of 8 interleaved rows (<see cref="Interleave8"/>).</summary>
+    public const int InterleavedBlockBytes = 144;
+
+    /// <summary>
+    /// Repacks up to 8 rows of k elements (row r at <paramref name="rows"/>[r·rowBytes..]) into one group of the 8-row
+    /// interleaved layout <see cref="RowsInterleaved8"/> reads: k / BlockElements blocks of <see cref="InterleavedBlockBytes"/>
+    /// bytes; missing rows (rowCount &lt; 8) are zero. Returns false, with <paramref name="dst"/> unspecified, when a block
+    /// scale is infinite or NaN (the kernel's fast f16 conversion covers finite values only).
+    /// </summary>
+    public static bool Interleave8(ReadOnlySpan<byte> rows, nint rowBytes, int rowCount, int k, Span<byte> dst)
+    {
+        int blocks = k / BlockElementsOf;
+        if (k % BlockElementsOf != 0 || rowCount < 1 || rowCount > 8 || dst.Length < blocks * InterleavedBlockBytes || rows.Length < (rowCount - 1) * rowBytes + blocks * BlockBytesOf)
+        {
+            throw new ArgumentException("Interleave8: k must be whole blocks, 1 to 8 rows, and the buffers large enough.");
+        }
+        dst.Slice(0, blocks * InterleavedBlockBytes).Clear();
+        for (int r = 0; r < rowCount; r++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                Q4_0Codec.DecodeFields(rows.Slice((int)(r * rowBytes) + b * BlockBytesOf, BlockBytesOf), out var f);
+                Span<byte> o = dst.Slice(b * InterleavedBlockBytes, InterleavedBlockBytes);
+                if ((f.D & 0x7C00) == 0x7C00)
+                {
+                    return false;
+                }
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o.Slice(0 + 2 * r), f.D);
+                for (int c = 0; c < 1; c++)
+                {
+                    for (int i = 0; i < 16; i++)
+                    {
+                        o[16 + 128 * c + 32 * (i / 4) + 4 * r + (i % 4)] = (byte)(f.Q[32 * c + i] | (f.Q[32 * c + 16 + i] << 4));
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by
+    /// <see cref="Interleave8"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).
+    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/32..] (scale per 32),
+    /// xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowsInterleaved8(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            throw new PlatformNotSupportedException("The interleaved kernels need AVX2 and FMA; keep the row layout on this CPU.");
+        }
+        if (rowStart % 8 != 0)
+        {
+            throw new ArgumentException("rowStart must be a multiple of 8 (a whole interleaved group).", nameof(rowStart));
+        }
+        int blocks = k / BlockElementsOf;
+        Span<float> part = stackalloc float[8];
+        for (int r = rowStart; r < rowEnd; r += 8)
+        {
+            ref byte group = ref Unsafe.Add(ref weights, (r / 8) * rowBytes);
+            int valid = Math.Min(8, rowEnd - r);
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
+            {
+                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+                Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
+                Store8(v1, ref Unsafe.Add(ref y, (b + 1) * yStride + r), valid, part);
+                Store8(v2, ref Unsafe.Add(ref y, (b + 2) * yStride + r), valid, part);
+                Store8(v3, ref Unsafe.Add(ref y, (b + 3) * yStride + r), valid, part);
+            }
+            for (; b < batch; b++)
+            {
+                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
+                Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
+            }
+        }
+    }
+
+    /// <summary>The first <paramref name="valid"/> lanes of <paramref name="v"/> stored at <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(Vector256<float> v, ref float dst, int valid, Span<float> part)
+    {
+        if (valid == 8)
+        {
+            v.StoreUnsafe(ref dst);
+            return;
+        }
+        v.CopyTo(part);
+        for (int i = 0; i < valid; i++)
+        {
+            Unsafe.Add(ref dst, i) = part[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x4(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<short> ones = Vector256.Create((short)1);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * 8 * k);
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
+        ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 32));
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * 8 * k);
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
+        ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 32));
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * 8 * k);
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
+        ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 32));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            // elements 0..31 of the block, 8 rows
+            {
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 32).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 32).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 32).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 96).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 96).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 96).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 160).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 160).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 160).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
+                i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, ones);
+                i1 -= Vector256.Create(8 * Unsafe.Add(ref xc1, 0));
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, ones);
+                i2 -= Vector256.Create(8 * Unsafe.Add(ref xc2, 0));
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, ones);
+                i3 -= Vector256.Create(8 * Unsafe.Add(ref xc3, 0));
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf * 8);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
+            xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 32);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf * 8);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
+            xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 32);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf * 8);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
+            xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 32);
+        }
+        y0 = acc0;
+        y1 = acc1;
+        y2 = acc2;
+        y3 = acc3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x1(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<short> ones = Vector256.Create((short)1);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            // elements 0..31 of the block, 8 rows
+            {
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
+                i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
+        }
+        y0 = acc0;
+    }
 }

@@ -3577,4 +3577,774 @@ public static partial class Q4_KDot
         }
         y00 = Vector128.Sum(acc00) + m00;
     }
+
+    /// <summary>Bytes of one block of 8 interleaved rows (<see cref="Interleave8"/>).</summary>
+    public const int InterleavedBlockBytes = 1184;
+
+    /// <summary>
+    /// Repacks up to 8 rows of k elements (row r at <paramref name="rows"/>[r·rowBytes..]) into one group of the 8-row
+    /// interleaved layout <see cref="RowsInterleaved8"/> reads: k / BlockElements blocks of <see cref="InterleavedBlockBytes"/>
+    /// bytes; missing rows (rowCount &lt; 8) are zero. Returns false, with <paramref name="dst"/> unspecified, when a block
+    /// scale is infinite or NaN (the kernel's fast f16 conversion covers finite values only).
+    /// </summary>
+    public static bool Interleave8(ReadOnlySpan<byte> rows, nint rowBytes, int rowCount, int k, Span<byte> dst)
+    {
+        int blocks = k / BlockElementsOf;
+        if (k % BlockElementsOf != 0 || rowCount < 1 || rowCount > 8 || dst.Length < blocks * InterleavedBlockBytes || rows.Length < (rowCount - 1) * rowBytes + blocks * BlockBytesOf)
+        {
+            throw new ArgumentException("Interleave8: k must be whole blocks, 1 to 8 rows, and the buffers large enough.");
+        }
+        dst.Slice(0, blocks * InterleavedBlockBytes).Clear();
+        for (int r = 0; r < rowCount; r++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                Q4_KCodec.DecodeFields(rows.Slice((int)(r * rowBytes) + b * BlockBytesOf, BlockBytesOf), out var f);
+                Span<byte> o = dst.Slice(b * InterleavedBlockBytes, InterleavedBlockBytes);
+                if ((f.D & 0x7C00) == 0x7C00)
+                {
+                    return false;
+                }
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o.Slice(0 + 2 * r), f.D);
+                if ((f.Dmin & 0x7C00) == 0x7C00)
+                {
+                    return false;
+                }
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o.Slice(16 + 2 * r), f.Dmin);
+                for (int i = 0; i < 8; i++)
+                {
+                    o[32 + 8 * i + r] = (byte)f.Sc[i];
+                }
+                for (int i = 0; i < 8; i++)
+                {
+                    o[96 + 8 * i + r] = (byte)f.M[i];
+                }
+                for (int c = 0; c < 8; c++)
+                {
+                    for (int i = 0; i < 16; i++)
+                    {
+                        o[160 + 128 * c + 32 * (i / 4) + 4 * r + (i % 4)] = (byte)(f.Q[32 * c + i] | (f.Q[32 * c + 16 + i] << 4));
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by
+    /// <see cref="Interleave8"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).
+    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/32..] (scale per 32),
+    /// xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowsInterleaved8(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            throw new PlatformNotSupportedException("The interleaved kernels need AVX2 and FMA; keep the row layout on this CPU.");
+        }
+        if (rowStart % 8 != 0)
+        {
+            throw new ArgumentException("rowStart must be a multiple of 8 (a whole interleaved group).", nameof(rowStart));
+        }
+        int blocks = k / BlockElementsOf;
+        Span<float> part = stackalloc float[8];
+        for (int r = rowStart; r < rowEnd; r += 8)
+        {
+            ref byte group = ref Unsafe.Add(ref weights, (r / 8) * rowBytes);
+            int valid = Math.Min(8, rowEnd - r);
+            int b = 0;
+            for (; b + 4 <= batch; b += 4)
+            {
+                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+                Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
+                Store8(v1, ref Unsafe.Add(ref y, (b + 1) * yStride + r), valid, part);
+                Store8(v2, ref Unsafe.Add(ref y, (b + 2) * yStride + r), valid, part);
+                Store8(v3, ref Unsafe.Add(ref y, (b + 3) * yStride + r), valid, part);
+            }
+            for (; b < batch; b++)
+            {
+                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
+                Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
+            }
+        }
+    }
+
+    /// <summary>The first <paramref name="valid"/> lanes of <paramref name="v"/> stored at <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(Vector256<float> v, ref float dst, int valid, Span<float> part)
+    {
+        if (valid == 8)
+        {
+            v.StoreUnsafe(ref dst);
+            return;
+        }
+        v.CopyTo(part);
+        for (int i = 0; i < valid; i++)
+        {
+            Unsafe.Add(ref dst, i) = part[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x4(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> accM0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref float xs0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> accM1 = Vector256<float>.Zero;
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * 8 * k);
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
+        ref float xs1 = ref Unsafe.Add(ref xs, 1 * (k / 16));
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> accM2 = Vector256<float>.Zero;
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * 8 * k);
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
+        ref float xs2 = ref Unsafe.Add(ref xs, 2 * (k / 16));
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        Vector256<float> accM3 = Vector256<float>.Zero;
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * 8 * k);
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
+        ref float xs3 = ref Unsafe.Add(ref xs, 3 * (k / 16));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1216));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1280));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1344));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1408));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1472));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1536));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1600));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1664));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1728));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1792));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1856));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1920));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1984));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2048));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2112));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2176));
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            // elements 0..31 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 32));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 160);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 32).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 32).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 32).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 192);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 96).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 96).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 96).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 224);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 160).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 160).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 160).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 256);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 96));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 0) + Unsafe.Add(ref xs0, 1)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 0) + Unsafe.Add(ref xs1, 1)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 0) + Unsafe.Add(ref xs2, 1)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 0) + Unsafe.Add(ref xs3, 1)), accM3);
+            }
+            // elements 32..63 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 40));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 288);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 256).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 288).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 256).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 288).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 256).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 288).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 256).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 288).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 320);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 320).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 352).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 320).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 352).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 320).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 352).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 320).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 352).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 352);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 384).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 416).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 384).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 416).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 384).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 416).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 384).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 416).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 384);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 480).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 480).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 480).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 480).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 1)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 104));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 2) + Unsafe.Add(ref xs0, 3)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 1)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 2) + Unsafe.Add(ref xs1, 3)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 1)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 2) + Unsafe.Add(ref xs2, 3)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 1)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 2) + Unsafe.Add(ref xs3, 3)), accM3);
+            }
+            // elements 64..95 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 48));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 416);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 512).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 544).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 512).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 544).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 512).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 544).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 512).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 544).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 448);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 576).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 608).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 576).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 608).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 576).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 608).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 576).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 608).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 480);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 640).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 672).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 640).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 672).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 640).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 672).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 640).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 672).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 512);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 736).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 736).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 736).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 736).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 2)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 112));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 4) + Unsafe.Add(ref xs0, 5)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 2)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 4) + Unsafe.Add(ref xs1, 5)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 2)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 4) + Unsafe.Add(ref xs2, 5)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 2)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 4) + Unsafe.Add(ref xs3, 5)), accM3);
+            }
+            // elements 96..127 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 56));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 544);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 768).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 800).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 768).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 800).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 768).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 800).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 768).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 800).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 576);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 832).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 864).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 832).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 864).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 832).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 864).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 832).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 864).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 608);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 896).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 928).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 896).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 928).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 896).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 928).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 896).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 928).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 640);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 992).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 992).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 992).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 992).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 3)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 120));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 6) + Unsafe.Add(ref xs0, 7)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 3)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 6) + Unsafe.Add(ref xs1, 7)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 3)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 6) + Unsafe.Add(ref xs2, 7)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 3)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 6) + Unsafe.Add(ref xs3, 7)), accM3);
+            }
+            // elements 128..159 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 64));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 672);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1024).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1056).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 1024).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 1056).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 1024).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 1056).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 1024).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 1056).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 704);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1088).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1120).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 1088).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 1120).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 1088).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 1120).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 1088).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 1120).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 736);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1152).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1184).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 1152).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 1184).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 1152).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 1184).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 1152).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 1184).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 768);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1248).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1248).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1248).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1248).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 4)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 128));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 8) + Unsafe.Add(ref xs0, 9)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 4)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 8) + Unsafe.Add(ref xs1, 9)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 4)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 8) + Unsafe.Add(ref xs2, 9)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 4)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 8) + Unsafe.Add(ref xs3, 9)), accM3);
+            }
+            // elements 160..191 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 72));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 800);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1280).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1312).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 1280).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 1312).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 1280).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 1312).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 1280).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 1312).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 832);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1344).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1376).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 1344).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 1376).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 1344).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 1376).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 1344).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 1376).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 864);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1408).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1440).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 1408).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 1440).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 1408).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 1440).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 1408).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 1440).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 896);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1504).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1504).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1504).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1504).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 5)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 136));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 10) + Unsafe.Add(ref xs0, 11)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 5)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 10) + Unsafe.Add(ref xs1, 11)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 5)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 10) + Unsafe.Add(ref xs2, 11)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 5)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 10) + Unsafe.Add(ref xs3, 11)), accM3);
+            }
+            // elements 192..223 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 80));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 928);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1536).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1568).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 1536).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 1568).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 1536).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 1568).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 1536).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 1568).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 960);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1600).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1632).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 1600).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 1632).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 1600).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 1632).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 1600).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 1632).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 992);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1664).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1696).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 1664).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 1696).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 1664).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 1696).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 1664).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 1696).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 1024);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1760).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1760).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1760).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1760).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 6)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 144));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 12) + Unsafe.Add(ref xs0, 13)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 6)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 12) + Unsafe.Add(ref xs1, 13)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 6)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 12) + Unsafe.Add(ref xs2, 13)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 6)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 12) + Unsafe.Add(ref xs3, 13)), accM3);
+            }
+            // elements 224..255 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 88));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 1056);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1792).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1824).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 1792).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 1824).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 1792).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 1824).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 1792).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 1824).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 1088);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1856).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1888).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 1856).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 1888).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 1856).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 1888).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 1856).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 1888).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 1120);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1920).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1952).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 1920).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 1952).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 1920).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 1952).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 1920).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 1952).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 1152);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 2016).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 2016).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 2016).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 2016).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 7)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 152));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 14) + Unsafe.Add(ref xs0, 15)), accM0);
+                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 7)), acc1);
+                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 14) + Unsafe.Add(ref xs1, 15)), accM1);
+                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 7)), acc2);
+                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 14) + Unsafe.Add(ref xs2, 15)), accM2);
+                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 7)), acc3);
+                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 14) + Unsafe.Add(ref xs3, 15)), accM3);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xs0 = ref Unsafe.Add(ref xs0, BlockElementsOf / 16);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf * 8);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
+            xs1 = ref Unsafe.Add(ref xs1, BlockElementsOf / 16);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf * 8);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
+            xs2 = ref Unsafe.Add(ref xs2, BlockElementsOf / 16);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf * 8);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
+            xs3 = ref Unsafe.Add(ref xs3, BlockElementsOf / 16);
+        }
+        y0 = acc0 - accM0;
+        y1 = acc1 - accM1;
+        y2 = acc2 - accM2;
+        y3 = acc3 - accM3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x1(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> accM0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref float xs0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1216));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1280));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1344));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1408));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1472));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1536));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1600));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1664));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1728));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1792));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1856));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1920));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1984));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2048));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2112));
+            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2176));
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            // elements 0..31 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 32));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 160);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 192);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 224);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 256);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 96));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 0) + Unsafe.Add(ref xs0, 1)), accM0);
+            }
+            // elements 32..63 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 40));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 288);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 256).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 288).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 320);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 320).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 352).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 352);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 384).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 416).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 384);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 480).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 1)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 104));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 2) + Unsafe.Add(ref xs0, 3)), accM0);
+            }
+            // elements 64..95 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 48));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 416);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 512).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 544).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 448);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 576).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 608).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 480);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 640).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 672).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 512);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 736).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 2)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 112));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 4) + Unsafe.Add(ref xs0, 5)), accM0);
+            }
+            // elements 96..127 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 56));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 544);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 768).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 800).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 576);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 832).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 864).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 608);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 896).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 928).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 640);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 992).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 3)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 120));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 6) + Unsafe.Add(ref xs0, 7)), accM0);
+            }
+            // elements 128..159 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 64));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 672);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1024).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1056).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 704);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1088).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1120).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 736);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1152).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1184).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 768);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1248).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 4)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 128));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 8) + Unsafe.Add(ref xs0, 9)), accM0);
+            }
+            // elements 160..191 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 72));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 800);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1280).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1312).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 832);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1344).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1376).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 864);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1408).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1440).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 896);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1504).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 5)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 136));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 10) + Unsafe.Add(ref xs0, 11)), accM0);
+            }
+            // elements 192..223 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 80));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 928);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1536).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1568).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 960);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1600).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1632).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 992);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1664).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1696).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 1024);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1760).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 6)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 144));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 12) + Unsafe.Add(ref xs0, 13)), accM0);
+            }
+            // elements 224..255 of the block, 8 rows
+            {
+                Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 88));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 1056);
+                Vector256<byte> lo0 = w0 & low4;
+                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 1792).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 1824).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 1088);
+                Vector256<byte> lo1 = w1 & low4;
+                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 1856).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 1888).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 1120);
+                Vector256<byte> lo2 = w2 & low4;
+                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 1920).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 1952).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 1152);
+                Vector256<byte> lo3 = w3 & low4;
+                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 2016).AsSByte());
+                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 7)), acc0);
+                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 152));
+                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 14) + Unsafe.Add(ref xs0, 15)), accM0);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xs0 = ref Unsafe.Add(ref xs0, BlockElementsOf / 16);
+        }
+        y0 = acc0 - accM0;
+    }
 }

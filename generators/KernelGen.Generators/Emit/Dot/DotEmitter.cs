@@ -72,6 +72,10 @@ internal static class DotEmitter
         else
         {
             IntegerDotEmitter.EmitMembers(w, spec, plan, codec, fixedK);
+            if (fixedK is null && InterleavedDotPlan.TryCreate(spec, plan) is { } interleaved)
+            {
+                InterleavedDotEmitter.EmitMembers(w, spec, interleaved, codec);
+            }
         }
         w.CloseBlock();
     }

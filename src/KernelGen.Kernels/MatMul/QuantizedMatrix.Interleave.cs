@@ -1,0 +1,54 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace KernelGen.Kernels.MatMul;
+
+// The one-time repack into the 8-row interleaved layout. The layout and its packer are generated per format
+// (<F>Dot.Interleave8, from the same spec as the row kernels); this file only drives it over the matrix.
+public sealed partial class QuantizedMatrix
+{
+    /// <summary>
+    /// True when <see cref="Interleaved"/> would repack: the layout is <see cref="MatrixLayout.Rows"/>, the format has
+    /// an interleaved kernel (4-bit codes with f16 block scales: Q4_0, Q4_1, Q4_K and the GPTQ/AWQ kernel rows) and the
+    /// CPU has AVX2 and FMA.
+    /// </summary>
+    public bool CanInterleave =>
+        Layout == MatrixLayout.Rows && Format.Interleave8 is not null && Avx2.IsSupported && Fma.IsSupported && BitConverter.IsLittleEndian;
+
+    /// <summary>
+    /// This matrix repacked once into the 8-row interleaved layout, which the AVX2 matvec/matmul kernels multiply
+    /// about twice as fast as rows (docs/PERFORMANCE.md), or this matrix itself when <see cref="CanInterleave"/> is
+    /// false or a block scale is infinite or NaN. The repack is a copy (<see cref="StoredBytes"/>, within a few percent
+    /// of <see cref="WeightBytes"/>): the source rows (a memory-mapped file, a buffer) are no longer referenced by the
+    /// result. Products are the same sums as on rows (same activation quantization), up to float summation order.
+    /// </summary>
+    public QuantizedMatrix Interleaved()
+    {
+        if (!CanInterleave)
+        {
+            return this;
+        }
+        int groups = (N + 7) / 8;
+        long groupBytes = (long)(K / Format.BlockElements) * Format.InterleavedBlockBytes;
+        long total = groups * groupBytes;
+        if (total > Array.MaxLength)
+        {
+            return this;
+        }
+        var packed = GC.AllocateUninitializedArray<byte>((int)total);
+        var pack = Format.Interleave8!;
+        ReadOnlyMemory<byte> rows = _rows;
+        int n = N, k = K;
+        long rowBytes = RowBytes;
+        int failed = 0;
+        Parallel.For(0, groups, g =>
+        {
+            int count = Math.Min(8, n - g * 8);
+            var src = rows.Span.Slice(checked((int)(g * 8 * rowBytes)), checked((int)(count * rowBytes)));
+            if (!pack(src, (nint)rowBytes, count, k, packed.AsSpan(checked((int)(g * groupBytes)), (int)groupBytes)))
+            {
+                Interlocked.Exchange(ref failed, 1);
+            }
+        });
+        return failed != 0 ? this : new QuantizedMatrix(Format, packed, K, N, RowBytes, _inputOrder, SourceFormat, MatrixLayout.Interleaved8);
+    }
+}
