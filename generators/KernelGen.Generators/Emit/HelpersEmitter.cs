@@ -158,6 +158,17 @@ $POINTER_HELPERS$
             (byte)0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
             4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80)).AsInt16();
 
+    /// <summary>Two 8-byte rows-of-values (one byte per row each) as 16 int16 lanes: a's byte r in lane 2r, b's in lane 2r+1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairRows16(ref byte a, ref byte b) =>
+        Avx2.ConvertToVector256Int16(Sse2.UnpackLow(
+            Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref a)).AsByte(),
+            Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref b)).AsByte()));
+
+    /// <summary>The int16 pair (lo, hi) in every 32-bit lane: vpmaddwd's multiplier for <see cref="PairRows16"/> (|lo|, |hi| &lt; 2^15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Pair16(int lo, int hi) => Vector256.Create((lo & 0xFFFF) | (hi << 16)).AsInt16();
+
     /// <summary>8 bytes (one per row) as 8 floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Bytes8ToSingle(ref byte bytes) =>

@@ -33,7 +33,7 @@ internal static class RegistryEmitter
         w.WriteLine();
         w.WriteLine("/// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>");
         w.OpenBlock($"{vis} sealed class KernelGenFormatInfo");
-        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes)");
+        w.OpenBlock("internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes, int interleavedActivationBlock)");
         w.WriteLine("Name = name;");
         w.WriteLine("GgmlTypeId = ggmlTypeId;");
         w.WriteLine("BlockElements = blockElements;");
@@ -49,6 +49,7 @@ internal static class RegistryEmitter
         w.WriteLine("Interleave8 = interleave8;");
         w.WriteLine("DotRowsInterleaved8 = dotRowsInterleaved8;");
         w.WriteLine("InterleavedBlockBytes = interleavedBlockBytes;");
+        w.WriteLine("InterleavedActivationBlock = interleavedActivationBlock;");
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("/// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>");
@@ -81,6 +82,8 @@ internal static class RegistryEmitter
         w.WriteLine("public KernelGenDotRows? DotRowsInterleaved8 { get; }");
         w.WriteLine("/// <summary>Bytes of one block of 8 interleaved rows, or 0.</summary>");
         w.WriteLine("public int InterleavedBlockBytes { get; }");
+        w.WriteLine("/// <summary>Activation values per int8 scale the interleaved kernel reads (32 or 256), or 0.</summary>");
+        w.WriteLine("public int InterleavedActivationBlock { get; }");
         w.WriteLine();
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override string ToString() => Name;");
@@ -93,8 +96,8 @@ internal static class RegistryEmitter
         {
             string c = f.Name + "Codec";
             string interleaved = f.InterleavedBlockBytes > 0
-                ? $"{f.Name}Dot.Interleave8, {f.Name}Dot.RowsInterleaved8, {f.Name}Dot.InterleavedBlockBytes"
-                : "null, null, 0";
+                ? $"{f.Name}Dot.Interleave8, {f.Name}Dot.RowsInterleaved8, {f.Name}Dot.InterleavedBlockBytes, {f.Name}Dot.InterleavedActivationBlock"
+                : "null, null, 0, 0";
             w.WriteLine($"new KernelGenFormatInfo(\"{f.Name}\", {(f.GgmlTypeId ?? -1)}, {f.BlockElements}, {f.BlockBytes}, \"{f.Activation}\", {c}.DecodeRow, {c}.DecodeRowScalar, {c}.DecodeRowV128, {c}.DecodeRowV256, {c}.DecodeRowV512, {f.Name}Dot.Rows, {f.Name}Dot.ActivationKind, {interleaved}),");
         }
         w.CloseBlock(";");

@@ -143,7 +143,8 @@ public static class MatrixBenchmark
         // layouts without an input permutation).
         var kernelMatrix = weights.Copies[0];
         bool quantized = o.Backend == "cpu" && kernelMatrix.Format.DotActivationKind == 1 && kernelMatrix.InputOrder.IsEmpty;
-        var (error, toBound) = MatrixError.Measure(weights.ReferenceRow, o.K, o.N, x, o.Batch, y, rows, quantized);
+        int activationBlock = copies[0].Layout == MatrixLayout.Interleaved8 ? copies[0].Format.InterleavedActivationBlock : 32;
+        var (error, toBound) = MatrixError.Measure(weights.ReferenceRow, o.K, o.N, x, o.Batch, y, rows, quantized, activationBlock);
         log.WriteLine($"bench {o.Op}: done in {total.Elapsed.TotalSeconds:F1} s");
 
         var m0 = weights.Copies[0];

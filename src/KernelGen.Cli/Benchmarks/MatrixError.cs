@@ -39,13 +39,14 @@ public static class MatrixError
         Measure(reference, k, n, x, batch, y, rows, quantizedActivations: false).MaxRelative;
 
     /// <summary>
-    /// The relative error as above, and for integer kernels (activations quantized to int8 blocks of 32, in the stored
+    /// The relative error as above, and for integer kernels (activations quantized to int8 blocks of
+    /// <paramref name="activationBlock"/> values: 32, or 256 for the k-quant interleaved kernels; in the stored
     /// column order) the largest error divided by what that quantization can cause: Σ_blocks max|x|/254 · Σ|w| plus
     /// 1e-6·Σ|w·x| of float rounding. A correct integer kernel keeps this at or below 1; it can be far below 1 while
     /// the relative error is large (a row whose few nonzero weights meet small x beside an outlier).
     /// </summary>
     public static (double MaxRelative, double? MaxToBound) Measure(ReferenceRow reference, int k, int n, ReadOnlySpan<float> x, int batch,
-        ReadOnlySpan<float> y, IReadOnlyList<int> rows, bool quantizedActivations)
+        ReadOnlySpan<float> y, IReadOnlyList<int> rows, bool quantizedActivations, int activationBlock = 32)
     {
         double worstBound = 0;
         var w = new float[k];
@@ -68,13 +69,13 @@ public static class MatrixError
                 double relative = magnitude > 0 ? error / magnitude : error == 0 ? 0 : double.PositiveInfinity;
                 if (double.IsNaN(relative) || double.IsNaN(y[b * n + r])) return (double.NaN, quantizedActivations ? double.NaN : null);
                 worst = Math.Max(worst, relative);
-                if (quantizedActivations && k % 32 == 0)
+                if (quantizedActivations && k % activationBlock == 0)
                 {
                     double bound = 1e-6 * magnitude + 1e-30;
-                    for (int blk = 0; blk < k; blk += 32)
+                    for (int blk = 0; blk < k; blk += activationBlock)
                     {
                         double amax = 0, wsum = 0;
-                        for (int i = blk; i < blk + 32; i++)
+                        for (int i = blk; i < blk + activationBlock; i++)
                         {
                             amax = Math.Max(amax, Math.Abs(xb[i]));
                             wsum += Math.Abs(wd[i]);

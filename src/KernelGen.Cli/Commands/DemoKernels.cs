@@ -56,7 +56,7 @@ public static class DemoKernels
         {
             using (backend)
             {
-                var runs = new List<(string Model, string Tensor, QuantizedMatrix Matrix, int Batch, float[] X, IMatrixSession Session)>();
+                var runs = new List<(string Model, string Tensor, string Label, QuantizedMatrix Matrix, int ActivationBlock, int Batch, float[] X, IMatrixSession Session)>();
                 try
                 {
                     // ILGPU's CPU accelerator emulates GPU threads on the host (milliseconds per call, tens for a batch):
@@ -65,10 +65,16 @@ public static class DemoKernels
                     foreach (var (model, tensor, full) in matrices)
                     {
                         var m = full.N <= rowLimit ? full : QuantizedMatrix.FromRows(full.Format, full.Rows.Slice(0, checked((int)(rowLimit * full.RowBytes))), full.K, rowLimit);
-                        foreach (int batch in new[] { 1, Batch })
+                        // On the CPU the 4-bit formats run twice: on their rows and on the 8-row interleaved layout.
+                        var layouts = new List<(string Label, QuantizedMatrix Kernel, int ActivationBlock)> { (backend.Name, m, 32) };
+                        if (backend.Name == "cpu" && m.CanInterleave) layouts.Add(("cpu, 8-row interleaved", m.Interleaved(), m.Format.InterleavedActivationBlock));
+                        foreach (var (label, kernel, activationBlock) in layouts)
                         {
-                            var x = MatrixWeights.RandomActivations(batch, m.K, seed: 11 + batch);
-                            runs.Add((model, tensor, m, batch, x, backend.Open([m], x, batch)));
+                            foreach (int batch in new[] { 1, Batch })
+                            {
+                                var x = MatrixWeights.RandomActivations(batch, m.K, seed: 11 + batch);
+                                runs.Add((model, tensor, label, m, activationBlock, batch, x, backend.Open([kernel], x, batch)));
+                            }
                         }
                     }
                     // Every kernel is called often enough, with pauses, for the tiered JIT to promote it before timing;
@@ -80,10 +86,11 @@ public static class DemoKernels
                         if (backend.NeedsJitWarmUp) Thread.Sleep(100);
                     }
                     QuantizedMatrix Full((string Model, string Tensor) key) => matrices.First(t => t.Model == key.Model && t.Tensor == key.Tensor).Matrix;
-                    foreach (var group in runs.GroupBy(r => (r.Model, r.Tensor)))
+                    foreach (var group in runs.GroupBy(r => (r.Model, r.Tensor, r.Label)))
                     {
                         var m = group.First().Matrix;
-                        var cells = new List<string> { backend.Name, group.Key.Model, group.Key.Tensor, m.Format.Name, m.N == Full(group.Key).N ? $"{m.K} x {m.N}" : $"{m.K} x {m.N} of {Full(group.Key).N}" };
+                        var full = Full((group.Key.Model, group.Key.Tensor));
+                        var cells = new List<string> { group.Key.Label, group.Key.Model, group.Key.Tensor, m.Format.Name, m.N == full.N ? $"{m.K} x {m.N}" : $"{m.K} x {m.N} of {full.N}" };
                         foreach (var r in group)
                         {
                             double seconds = MedianSeconds(() => r.Session.Run(0), budgetSeconds: 0.03);
@@ -96,7 +103,7 @@ public static class DemoKernels
                             bool quantized = backend.Name == "cpu" && m.Format.DotActivationKind == 1;
                             var (error, toBound) = MatrixError.Measure(
                                 (row, dst) => m.Format.DecodeRowScalar(rows.Span.Slice((int)(row * rowBytes), (int)rowBytes), dst),
-                                m.K, m.N, r.X, r.Batch, y, Enumerable.Range(0, m.N).ToArray(), quantized);
+                                m.K, m.N, r.X, r.Batch, y, Enumerable.Range(0, m.N).ToArray(), quantized, r.ActivationBlock);
                             if (toBound is double ratio)
                             {
                                 worstToBound = Math.Max(worstToBound, ratio);

@@ -71,17 +71,79 @@ public static class ActivationQuantizer
             m = Sse.Max(m, Avx.Permute(m, 0b01_00_11_10));
             m = Sse.Max(m, Avx.Permute(m, 0b10_11_00_01));
             float db = m.ToScalar() / 127f;
-            var scale = Vector256.Create(db != 0f ? 1f / db : 0f);
-            var s01 = Avx2.PackSignedSaturate(RoundAway(v0 * scale), RoundAway(v1 * scale));
-            var s23 = Avx2.PackSignedSaturate(RoundAway(v2 * scale), RoundAway(v3 * scale));
-            // The packs interleave 128-bit lanes; one permute restores element order.
-            var bytes = Avx2.PermuteVar8x32(Avx2.PackSignedSaturate(s01, s23).AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+            var bytes = Pack32(v0, v1, v2, v3, Vector256.Create(db != 0f ? 1f / db : 0f));
             bytes.StoreUnsafe(ref Unsafe.Add(ref qs, b * 32));
             var quad = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), bytes), Vector256.Create((short)1));
             quad.StoreUnsafe(ref Unsafe.Add(ref quads, b * 8));
             d[b] = db;
             sums[2 * b] = db * Vector128.Sum(quad.GetLower());
             sums[2 * b + 1] = db * Vector128.Sum(quad.GetUpper());
+        }
+    }
+
+    /// <summary>32 values times <paramref name="scale"/>, rounded half away from zero, as int8 in element order (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Pack32(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3, Vector256<float> scale)
+    {
+        var s01 = Avx2.PackSignedSaturate(RoundAway(v0 * scale), RoundAway(v1 * scale));
+        var s23 = Avx2.PackSignedSaturate(RoundAway(v2 * scale), RoundAway(v3 * scale));
+        // The packs interleave 128-bit lanes; one permute restores element order.
+        return Avx2.PermuteVar8x32(Avx2.PackSignedSaturate(s01, s23).AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+    }
+
+    /// <summary>
+    /// ggml's Q8_K pairing for the k-quant interleaved kernels: one scale per 256 values (d = max|x| / 127, binary32),
+    /// q = round(x / d) half away from zero. Each value moves by at most d/2 (the bound of ggml's own Q8_K activations).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void QuantizeBlocks256(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> d)
+    {
+        if (x.Length % 256 != 0 || q.Length < x.Length || d.Length < x.Length / 256)
+        {
+            throw new ArgumentException("QuantizeBlocks256: x must be whole blocks of 256, q as long, d one scale per block.");
+        }
+        ref float xs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        ref sbyte qs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q);
+        for (int b = 0; b < x.Length / 256; b++)
+        {
+            ref float xb = ref Unsafe.Add(ref xs, b * 256);
+            float max = 0f;
+            if (Avx2.IsSupported)
+            {
+                var magnitude = Vector256.Create(0x7FFFFFFF).AsSingle();
+                var amax = Vector256<float>.Zero;
+                for (int i = 0; i < 256; i += 8)
+                {
+                    amax = Avx.Max(amax, Vector256.LoadUnsafe(ref xb, (nuint)i) & magnitude);
+                }
+                var m = Sse.Max(amax.GetLower(), amax.GetUpper());
+                m = Sse.Max(m, Avx.Permute(m, 0b01_00_11_10));
+                max = Sse.Max(m, Avx.Permute(m, 0b10_11_00_01)).ToScalar();
+            }
+            else
+            {
+                for (int i = 0; i < 256; i++)
+                {
+                    max = MathF.Max(max, MathF.Abs(Unsafe.Add(ref xb, i)));
+                }
+            }
+            float db = max / 127f;
+            float id = db != 0f ? 1f / db : 0f;
+            d[b] = db;
+            for (int c = 0; c < 8; c++)
+            {
+                ref float xc = ref Unsafe.Add(ref xb, 32 * c);
+                if (Avx2.IsSupported)
+                {
+                    Pack32(Vector256.LoadUnsafe(ref xc), Vector256.LoadUnsafe(ref xc, 8), Vector256.LoadUnsafe(ref xc, 16), Vector256.LoadUnsafe(ref xc, 24), Vector256.Create(id))
+                        .StoreUnsafe(ref Unsafe.Add(ref qs, b * 256 + 32 * c));
+                    continue;
+                }
+                for (int i = 0; i < 32; i++)
+                {
+                    q[b * 256 + 32 * c + i] = (sbyte)(int)MathF.Round(Unsafe.Add(ref xc, i) * id, MidpointRounding.AwayFromZero);
+                }
+            }
         }
     }
 

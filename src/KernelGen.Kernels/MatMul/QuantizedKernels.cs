@@ -50,7 +50,7 @@ public static unsafe class QuantizedKernels
     {
         ArgumentNullException.ThrowIfNull(kernel);
         long rowBytes = MatrixShape.RowBytes(formatName, blockElements, blockBytes, k, n, weights.Length);
-        Run(kernel, activationKind, rowBytes, false, weights, k, n, x, batch, y, pool, inputOrder);
+        Run(kernel, activationKind, rowBytes, 0, weights, k, n, x, batch, y, pool, inputOrder);
     }
 
     /// <summary>
@@ -74,12 +74,13 @@ public static unsafe class QuantizedKernels
                 s_interleavedKernels.Add(format, wrapped);
             }
         }
-        Run(wrapped, DotActivationQ8, groupBytes, true, weights, k, n, x, batch, y, pool, inputOrder);
+        Run(wrapped, DotActivationQ8, groupBytes, format.InterleavedActivationBlock, weights, k, n, x, batch, y, pool, inputOrder);
     }
 
     private const int DotActivationQ8 = 1;
 
-    private static void Run(DotRowsKernel kernel, int activationKind, long rowBytes, bool interleaved,
+    // interleavedActivationBlock: 0 for row kernels; for interleaved ones the values per activation scale (32 or 256).
+    private static void Run(DotRowsKernel kernel, int activationKind, long rowBytes, int interleavedActivationBlock,
         ReadOnlySpan<byte> weights, int k, int n, ReadOnlySpan<float> x, int batch, Span<float> y, KernelThreadPool? pool, ReadOnlySpan<int> inputOrder)
     {
         MatrixShape.CheckActivations(k, n, x.Length, batch, y.Length);
@@ -108,7 +109,20 @@ public static unsafe class QuantizedKernels
         Span<float> xd = q8 ? scratch.D(batch * k / 32) : Span<float>.Empty;
         Span<float> xs = q8 ? scratch.S(batch * k / 16) : Span<float>.Empty;
         Span<int> xqs = q8 ? scratch.Quads(batch * k / 4) : Span<int>.Empty;
-        if (q8)
+        bool interleaved = interleavedActivationBlock != 0;
+        if (interleaved && k % interleavedActivationBlock != 0)
+        {
+            throw new ArgumentException($"The interleaved kernel quantizes activations in blocks of {interleavedActivationBlock}; k = {k} is not a multiple.", nameof(k));
+        }
+        if (interleavedActivationBlock == 256)
+        {
+            // ggml's Q8_K pairing: one scale per 256 (the k-quant kernels keep whole blocks in int32).
+            for (int b = 0; b < batch; b++)
+            {
+                ActivationQuantizer.QuantizeBlocks256(x.Slice(b * k, k), xq.Slice(b * k, k), xd.Slice(b * k / 256, k / 256));
+            }
+        }
+        else if (q8)
         {
             for (int b = 0; b < batch; b++)
             {
@@ -150,6 +164,7 @@ public static unsafe class QuantizedKernels
                 Batch = batch,
                 Y = py,
                 XqStride = interleaved ? 8 * k : k,
+                XdStride = k / (interleavedActivationBlock == 256 ? 256 : 32),
                 XqsStride = interleaved ? k / 32 : k / 4,
                 RowItems = (n + RowsPerItem - 1) / RowsPerItem,
                 BatchTiles = (batch + BatchTile - 1) / BatchTile,
@@ -181,7 +196,7 @@ public static unsafe class QuantizedKernels
         nint k = job.K;
         // Null pointers (the unused activation form) become null refs the kernel never reads.
         job.Kernel(ref *job.W, job.RowBytes, job.K, rowStart, rowEnd,
-            ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * job.XqStride), ref *(job.Xd is null ? null : job.Xd + b0 * k / 32),
+            ref *(job.X + b0 * k), ref *(job.Xq is null ? null : job.Xq + b0 * job.XqStride), ref *(job.Xd is null ? null : job.Xd + b0 * job.XdStride),
             ref *(job.Xs is null ? null : job.Xs + b0 * k / 16), ref *(job.Xqs is null ? null : job.Xqs + b0 * job.XqsStride), count, ref *(job.Y + b0 * (nint)job.N), job.N);
     }
 
@@ -215,6 +230,7 @@ public static unsafe class QuantizedKernels
         public float* Xs;
         public int* Xqs;
         public nint XqStride;
+        public nint XdStride;
         public nint XqsStride;
         public int Batch;
         public float* Y;

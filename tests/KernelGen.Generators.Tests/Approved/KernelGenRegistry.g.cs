@@ -19,7 +19,7 @@ public delegate bool KernelGenInterleave8(ReadOnlySpan<byte> rows, nint rowBytes
 /// <summary>One generated format: geometry, ggml identity, activation pairing and its decoders.</summary>
 public sealed class KernelGenFormatInfo
 {
-    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes)
+    internal KernelGenFormatInfo(string name, int ggmlTypeId, int blockElements, int blockBytes, string activationFormat, KernelGenDecodeRow decodeRow, KernelGenDecodeRow decodeRowScalar, KernelGenDecodeRow decodeRowV128, KernelGenDecodeRow decodeRowV256, KernelGenDecodeRow decodeRowV512, KernelGenDotRows dotRows, int dotActivationKind, KernelGenInterleave8? interleave8, KernelGenDotRows? dotRowsInterleaved8, int interleavedBlockBytes, int interleavedActivationBlock)
     {
         Name = name;
         GgmlTypeId = ggmlTypeId;
@@ -36,6 +36,7 @@ public sealed class KernelGenFormatInfo
         Interleave8 = interleave8;
         DotRowsInterleaved8 = dotRowsInterleaved8;
         InterleavedBlockBytes = interleavedBlockBytes;
+        InterleavedActivationBlock = interleavedActivationBlock;
     }
 
     /// <summary>Format name as written in its spec (e.g. <c>Q4_K</c>).</summary>
@@ -68,6 +69,8 @@ public sealed class KernelGenFormatInfo
     public KernelGenDotRows? DotRowsInterleaved8 { get; }
     /// <summary>Bytes of one block of 8 interleaved rows, or 0.</summary>
     public int InterleavedBlockBytes { get; }
+    /// <summary>Activation values per int8 scale the interleaved kernel reads (32 or 256), or 0.</summary>
+    public int InterleavedActivationBlock { get; }
 
     /// <inheritdoc/>
     public override string ToString() => Name;
@@ -78,8 +81,8 @@ public static class KernelGenFormatRegistry
 {
     private static readonly KernelGenFormatInfo[] s_formats =
     {
-        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind, Q4_0Dot.Interleave8, Q4_0Dot.RowsInterleaved8, Q4_0Dot.InterleavedBlockBytes),
-        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind, null, null, 0),
+        new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind, Q4_0Dot.Interleave8, Q4_0Dot.RowsInterleaved8, Q4_0Dot.InterleavedBlockBytes, Q4_0Dot.InterleavedActivationBlock),
+        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind, null, null, 0, 0),
     };
 
     /// <summary>Every generated format.</summary>

@@ -1024,6 +1024,8 @@ public static partial class Q4_0Dot
 
     /// <summary>Bytes of one block of 8 interleaved rows (<see cref="Interleave8"/>).</summary>
     public const int InterleavedBlockBytes = 144;
+    /// <summary>Activation values per int8 scale <see cref="RowsInterleaved8"/> reads: 32, or 256 (ggml's Q8_K pairing).</summary>
+    public const int InterleavedActivationBlock = 32;
 
     /// <summary>
     /// Repacks up to 8 rows of k elements (row r at <paramref name="rows"/>[r·rowBytes..]) into one group of the 8-row
@@ -1065,8 +1067,8 @@ public static partial class Q4_0Dot
     /// <summary>
     /// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by
     /// <see cref="Interleave8"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).
-    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/32..] (scale per 32),
-    /// xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
+    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/A..] (one scale per
+    /// A = <see cref="InterleavedActivationBlock"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsInterleaved8(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
@@ -1088,7 +1090,7 @@ public static partial class Q4_0Dot
             int b = 0;
             for (; b + 4 <= batch; b += 4)
             {
-                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
                 Store8(v1, ref Unsafe.Add(ref y, (b + 1) * yStride + r), valid, part);
                 Store8(v2, ref Unsafe.Add(ref y, (b + 2) * yStride + r), valid, part);
@@ -1096,7 +1098,7 @@ public static partial class Q4_0Dot
             }
             for (; b < batch; b++)
             {
-                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
+                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
             }
         }
@@ -1142,12 +1144,12 @@ public static partial class Q4_0Dot
         ref byte p = ref group;
         for (int b = 0; b < blocks; b++)
         {
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
             Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
             // elements 0..31 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
                 Vector256<byte> lo0 = w0 & low4;
                 Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
@@ -1221,12 +1223,12 @@ public static partial class Q4_0Dot
         ref byte p = ref group;
         for (int b = 0; b < blocks; b++)
         {
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
             Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
             // elements 0..31 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
                 Vector256<byte> lo0 = w0 & low4;
                 Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;

@@ -3580,6 +3580,8 @@ public static partial class Q4_KDot
 
     /// <summary>Bytes of one block of 8 interleaved rows (<see cref="Interleave8"/>).</summary>
     public const int InterleavedBlockBytes = 1184;
+    /// <summary>Activation values per int8 scale <see cref="RowsInterleaved8"/> reads: 32, or 256 (ggml's Q8_K pairing).</summary>
+    public const int InterleavedActivationBlock = 256;
 
     /// <summary>
     /// Repacks up to 8 rows of k elements (row r at <paramref name="rows"/>[r·rowBytes..]) into one group of the 8-row
@@ -3634,8 +3636,8 @@ public static partial class Q4_KDot
     /// <summary>
     /// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by
     /// <see cref="Interleave8"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).
-    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/32..] (scale per 32),
-    /// xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
+    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/A..] (one scale per
+    /// A = <see cref="InterleavedActivationBlock"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsInterleaved8(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
@@ -3657,7 +3659,7 @@ public static partial class Q4_KDot
             int b = 0;
             for (; b + 4 <= batch; b += 4)
             {
-                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
                 Store8(v1, ref Unsafe.Add(ref y, (b + 1) * yStride + r), valid, part);
                 Store8(v2, ref Unsafe.Add(ref y, (b + 2) * yStride + r), valid, part);
@@ -3665,7 +3667,7 @@ public static partial class Q4_KDot
             }
             for (; b < batch; b++)
             {
-                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
+                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
             }
         }
@@ -3694,49 +3696,40 @@ public static partial class Q4_KDot
         Vector256<float> acc0 = Vector256<float>.Zero;
         Vector256<float> accM0 = Vector256<float>.Zero;
         ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
-        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref float xs0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 256));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
         Vector256<float> acc1 = Vector256<float>.Zero;
         Vector256<float> accM1 = Vector256<float>.Zero;
         ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * 8 * k);
-        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
-        ref float xs1 = ref Unsafe.Add(ref xs, 1 * (k / 16));
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 256));
+        ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 32));
         Vector256<float> acc2 = Vector256<float>.Zero;
         Vector256<float> accM2 = Vector256<float>.Zero;
         ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * 8 * k);
-        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
-        ref float xs2 = ref Unsafe.Add(ref xs, 2 * (k / 16));
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 256));
+        ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 32));
         Vector256<float> acc3 = Vector256<float>.Zero;
         Vector256<float> accM3 = Vector256<float>.Zero;
         ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * 8 * k);
-        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
-        ref float xs3 = ref Unsafe.Add(ref xs, 3 * (k / 16));
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 256));
+        ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 32));
         ref byte p = ref group;
         for (int b = 0; b < blocks; b++)
         {
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1216));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1280));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1344));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1408));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1472));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1536));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1600));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1664));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1728));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1792));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1856));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1920));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1984));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2048));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2112));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2176));
             Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
             Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            Vector256<int> is0 = Vector256<int>.Zero;
+            Vector256<int> im0 = Vector256<int>.Zero;
+            Vector256<int> is1 = Vector256<int>.Zero;
+            Vector256<int> im1 = Vector256<int>.Zero;
+            Vector256<int> is2 = Vector256<int>.Zero;
+            Vector256<int> im2 = Vector256<int>.Zero;
+            Vector256<int> is3 = Vector256<int>.Zero;
+            Vector256<int> im3 = Vector256<int>.Zero;
             // elements 0..31 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 32));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 160);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3766,22 +3759,20 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 96));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 0) + Unsafe.Add(ref xs0, 1)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 0) + Unsafe.Add(ref xs1, 1)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 0) + Unsafe.Add(ref xs2, 1)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 0) + Unsafe.Add(ref xs3, 1)), accM3);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 96), ref Unsafe.Add(ref p, 104));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 0), Unsafe.Add(ref xc0, 1)));
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 0), Unsafe.Add(ref xc1, 1)));
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 0), Unsafe.Add(ref xc2, 1)));
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 0), Unsafe.Add(ref xc3, 1)));
             }
             // elements 32..63 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4288));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 40));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 288);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3811,22 +3802,16 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 480).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 480).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 480).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 1)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 104));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 2) + Unsafe.Add(ref xs0, 3)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 1)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 2) + Unsafe.Add(ref xs1, 3)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 1)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 2) + Unsafe.Add(ref xs2, 3)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 1)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 2) + Unsafe.Add(ref xs3, 3)), accM3);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
             }
             // elements 64..95 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4352));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4416));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4480));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 48));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 416);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3856,22 +3841,20 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 736).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 736).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 736).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 2)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 112));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 4) + Unsafe.Add(ref xs0, 5)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 2)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 4) + Unsafe.Add(ref xs1, 5)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 2)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 4) + Unsafe.Add(ref xs2, 5)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 2)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 4) + Unsafe.Add(ref xs3, 5)), accM3);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 112), ref Unsafe.Add(ref p, 120));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 2), Unsafe.Add(ref xc0, 3)));
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 2), Unsafe.Add(ref xc1, 3)));
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 2), Unsafe.Add(ref xc2, 3)));
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 2), Unsafe.Add(ref xc3, 3)));
             }
             // elements 96..127 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4544));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4608));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 56));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 544);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3901,22 +3884,15 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 992).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 992).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 992).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 3)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 120));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 6) + Unsafe.Add(ref xs0, 7)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 3)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 6) + Unsafe.Add(ref xs1, 7)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 3)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 6) + Unsafe.Add(ref xs2, 7)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 3)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 6) + Unsafe.Add(ref xs3, 7)), accM3);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
             }
             // elements 128..159 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4672));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4736));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 64));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 672);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3946,22 +3922,21 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1248).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1248).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1248).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 4)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 128));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 8) + Unsafe.Add(ref xs0, 9)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 4)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 8) + Unsafe.Add(ref xs1, 9)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 4)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 8) + Unsafe.Add(ref xs2, 9)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 4)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 8) + Unsafe.Add(ref xs3, 9)), accM3);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 128), ref Unsafe.Add(ref p, 136));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 4), Unsafe.Add(ref xc0, 5)));
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 4), Unsafe.Add(ref xc1, 5)));
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 4), Unsafe.Add(ref xc2, 5)));
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 4), Unsafe.Add(ref xc3, 5)));
             }
             // elements 160..191 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4800));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4864));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4928));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 72));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 800);
                 Vector256<byte> lo0 = w0 & low4;
@@ -3991,22 +3966,15 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1504).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1504).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1504).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 5)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 136));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 10) + Unsafe.Add(ref xs0, 11)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 5)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 10) + Unsafe.Add(ref xs1, 11)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 5)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 10) + Unsafe.Add(ref xs2, 11)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 5)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 10) + Unsafe.Add(ref xs3, 11)), accM3);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
             }
             // elements 192..223 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4992));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5056));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 80));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 928);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4036,22 +4004,21 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 1760).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 1760).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 1760).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 6)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 144));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 12) + Unsafe.Add(ref xs0, 13)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 6)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 12) + Unsafe.Add(ref xs1, 13)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 6)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 12) + Unsafe.Add(ref xs2, 13)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 6)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 12) + Unsafe.Add(ref xs3, 13)), accM3);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 144), ref Unsafe.Add(ref p, 152));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 6), Unsafe.Add(ref xc0, 7)));
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 6), Unsafe.Add(ref xc1, 7)));
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 6), Unsafe.Add(ref xc2, 7)));
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 6), Unsafe.Add(ref xc3, 7)));
             }
             // elements 224..255 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5120));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5184));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5248));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 88));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 1056);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4081,33 +4048,36 @@ public static partial class Q4_KDot
                 s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 2016).AsSByte());
                 s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 2016).AsSByte());
                 s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 2016).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 7)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 152));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 14) + Unsafe.Add(ref xs0, 15)), accM0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 7)), acc1);
-                accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs1, 14) + Unsafe.Add(ref xs1, 15)), accM1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 7)), acc2);
-                accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs2, 14) + Unsafe.Add(ref xs2, 15)), accM2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 7)), acc3);
-                accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs3, 14) + Unsafe.Add(ref xs3, 15)), accM3);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                is1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, mul);
+                is2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, mul);
+                is3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, mul);
             }
+            Vector256<float> dx0 = Vector256.Create(xd0);
+            acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
+            accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im0), fb * dx0, accM0);
+            Vector256<float> dx1 = Vector256.Create(xd1);
+            acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is1), fa * dx1, acc1);
+            accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im1), fb * dx1, accM1);
+            Vector256<float> dx2 = Vector256.Create(xd2);
+            acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is2), fa * dx2, acc2);
+            accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im2), fb * dx2, accM2);
+            Vector256<float> dx3 = Vector256.Create(xd3);
+            acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is3), fa * dx3, acc3);
+            accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im3), fb * dx3, accM3);
             p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
             xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
-            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
-            xs0 = ref Unsafe.Add(ref xs0, BlockElementsOf / 16);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 256);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
             xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf * 8);
-            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
-            xs1 = ref Unsafe.Add(ref xs1, BlockElementsOf / 16);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 256);
+            xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 32);
             xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf * 8);
-            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
-            xs2 = ref Unsafe.Add(ref xs2, BlockElementsOf / 16);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 256);
+            xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 32);
             xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf * 8);
-            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
-            xs3 = ref Unsafe.Add(ref xs3, BlockElementsOf / 16);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 256);
+            xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 32);
         }
         y0 = acc0 - accM0;
         y1 = acc1 - accM1;
@@ -4122,34 +4092,19 @@ public static partial class Q4_KDot
         Vector256<float> acc0 = Vector256<float>.Zero;
         Vector256<float> accM0 = Vector256<float>.Zero;
         ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
-        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
-        ref float xs0 = ref Unsafe.Add(ref xs, 0 * (k / 16));
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 256));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
         ref byte p = ref group;
         for (int b = 0; b < blocks; b++)
         {
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1024));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1088));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1152));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1216));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1280));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1344));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1408));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1472));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1536));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1600));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1664));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1728));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1792));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1856));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1920));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 1984));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2048));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2112));
-            KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 2176));
             Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
             Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            Vector256<int> is0 = Vector256<int>.Zero;
+            Vector256<int> im0 = Vector256<int>.Zero;
             // elements 0..31 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 32));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 160);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4167,13 +4122,14 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 96));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 0) + Unsafe.Add(ref xs0, 1)), accM0);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 96), ref Unsafe.Add(ref p, 104));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 0), Unsafe.Add(ref xc0, 1)));
             }
             // elements 32..63 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4288));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 40));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 288);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4191,13 +4147,13 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 448).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 480).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 1)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 104));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 2) + Unsafe.Add(ref xs0, 3)), accM0);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
             }
             // elements 64..95 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4352));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4416));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4480));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 48));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 416);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4215,13 +4171,14 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 704).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 736).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 2)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 112));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 4) + Unsafe.Add(ref xs0, 5)), accM0);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 112), ref Unsafe.Add(ref p, 120));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 2), Unsafe.Add(ref xc0, 3)));
             }
             // elements 96..127 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4544));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4608));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 56));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 544);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4239,13 +4196,12 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 960).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 992).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 3)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 120));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 6) + Unsafe.Add(ref xs0, 7)), accM0);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
             }
             // elements 128..159 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4672));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4736));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 64));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 672);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4263,13 +4219,15 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1216).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1248).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 4)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 128));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 8) + Unsafe.Add(ref xs0, 9)), accM0);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 128), ref Unsafe.Add(ref p, 136));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 4), Unsafe.Add(ref xc0, 5)));
             }
             // elements 160..191 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4800));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4864));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4928));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 72));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 800);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4287,13 +4245,12 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1472).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1504).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 5)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 136));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 10) + Unsafe.Add(ref xs0, 11)), accM0);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
             }
             // elements 192..223 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4992));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5056));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 80));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 928);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4311,13 +4268,15 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1728).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 1760).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 6)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 144));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 12) + Unsafe.Add(ref xs0, 13)), accM0);
+                Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 144), ref Unsafe.Add(ref p, 152));
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 6), Unsafe.Add(ref xc0, 7)));
             }
             // elements 224..255 of the block, 8 rows
             {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5120));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5184));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5248));
                 Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, 88));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 1056);
                 Vector256<byte> lo0 = w0 & low4;
@@ -4335,15 +4294,15 @@ public static partial class Q4_KDot
                 Vector256<byte> lo3 = w3 & low4;
                 Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
                 s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 1984).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 2016).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 7)), acc0);
-                Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, 152));
-                accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs0, 14) + Unsafe.Add(ref xs0, 15)), accM0);
+                is0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, mul);
             }
+            Vector256<float> dx0 = Vector256.Create(xd0);
+            acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
+            accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im0), fb * dx0, accM0);
             p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
             xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
-            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
-            xs0 = ref Unsafe.Add(ref xs0, BlockElementsOf / 16);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 256);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
         }
         y0 = acc0 - accM0;
     }

@@ -46,5 +46,33 @@ public sealed class ActivationQuantizerTests
         }
     }
 
+    [Theory]
+    [InlineData(256, 4)]
+    [InlineData(4096, 5)]
+    public void Blocks256FollowTheirDefinition(int k, int seed)
+    {
+        var x = MatMulReference.RandomActivations(k, 1, new Random(seed));
+        if (k > 256)
+        {
+            x.AsSpan(256, 256).Clear(); // a zero block: d = 0, q = 0
+        }
+        var q = new sbyte[k];
+        var d = new float[k / 256];
+        ActivationQuantizer.QuantizeBlocks256(x, q, d);
+        for (int b = 0; b < k / 256; b++)
+        {
+            float max = 0f;
+            for (int i = 0; i < 256; i++) max = MathF.Max(max, MathF.Abs(x[256 * b + i]));
+            float expectedD = max / 127f;
+            Assert.Equal(expectedD, d[b]);
+            float inverse = expectedD != 0f ? 1f / expectedD : 0f;
+            for (int i = 0; i < 256; i++)
+            {
+                Assert.Equal((sbyte)(int)MathF.Round(x[256 * b + i] * inverse, MidpointRounding.AwayFromZero), q[256 * b + i]);
+            }
+        }
+        Assert.Throws<ArgumentException>(() => ActivationQuantizer.QuantizeBlocks256(new float[100], new sbyte[100], new float[1]));
+    }
+
     private static (sbyte[], float[], float[], int[]) Buffers(int k) => (new sbyte[k], new float[k / 32], new float[k / 16], new int[k / 4]);
 }

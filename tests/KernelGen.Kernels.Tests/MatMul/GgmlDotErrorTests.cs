@@ -59,10 +59,16 @@ public sealed class GgmlDotErrorTests
         int ggmlBlock = format.ActivationFormat == "Q8_K" ? 256 : 32;
         var ours = new List<double>();
         var ggml = new List<double>();
+        var interleaved = new List<double>();
         var y = new float[1];
         for (int row = 0; row < r; row++)
         {
             QuantizedKernels.MatVec(format, v.Quantized.AsSpan(row * v.RowBytes, v.RowBytes), l, 1, x.AsSpan(row * l, l), y);
+            // The 8-row interleaved kernel (4-bit formats, AVX2) on the same row: its activations may be quantized per
+            // 256 (ggml's own Q8_K pairing), so its bound is the one of its activation block.
+            var single = QuantizedMatrix.FromRows(format, v.Quantized.AsMemory(row * v.RowBytes, v.RowBytes), l, 1).Interleaved();
+            var yi = new float[1];
+            single.MatVec(x.AsSpan(row * l, l), yi);
             double exact = 0, magnitude = 0;
             for (int i = 0; i < l; i++)
             {
@@ -80,9 +86,23 @@ public sealed class GgmlDotErrorTests
             Assert.True(Bound(v.Dequantized.AsSpan(row * l, l), x.AsSpan(row * l, l), 32) <= Bound(v.Dequantized.AsSpan(row * l, l), x.AsSpan(row * l, l), ggmlBlock) * (1 + 1e-12));
             ours.Add(error / magnitude);
             ggml.Add(Math.Abs(dotCpu[row] - exact) / magnitude);
+            if (single.Layout == MatrixLayout.Interleaved8)
+            {
+                int block = format.InterleavedActivationBlock;
+                double interleavedError = Math.Abs(yi[0] - exact);
+                double interleavedBound = Bound(v.Dequantized.AsSpan(row * l, l), x.AsSpan(row * l, l), block) + 1e-6 * magnitude;
+                Assert.True(interleavedError <= interleavedBound, $"{type} row {row} (interleaved): error {interleavedError:E3} > bound {interleavedBound:E3}");
+                Assert.True(Bound(v.Dequantized.AsSpan(row * l, l), x.AsSpan(row * l, l), block) <= Bound(v.Dequantized.AsSpan(row * l, l), x.AsSpan(row * l, l), ggmlBlock) * (1 + 1e-12));
+                interleaved.Add(interleavedError / magnitude);
+            }
         }
         double oursMedian = Median(ours), ggmlMedian = Median(ggml);
         Assert.True(oursMedian <= ggmlMedian * 1.5 + 1e-7, $"{type}: median kernel error {oursMedian:E3} > ggml vec_dot's {ggmlMedian:E3} (relative to Σ|w·x|)");
+        if (interleaved.Count > 0)
+        {
+            double interleavedMedian = Median(interleaved);
+            Assert.True(interleavedMedian <= ggmlMedian * 1.5 + 1e-7, $"{type}: median interleaved kernel error {interleavedMedian:E3} > ggml vec_dot's {ggmlMedian:E3}");
+        }
     }
 
     /// <summary>Σ over activation blocks of <paramref name="block"/> elements of max|x|/254 · Σ|w|.</summary>

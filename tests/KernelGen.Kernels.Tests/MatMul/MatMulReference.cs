@@ -45,13 +45,13 @@ internal static class MatMulReference
     }
 
     /// <summary>Σ over activation blocks of 32 of (max|x| / 127 / 2)·Σ|w|: the most int8 activations can move row r's dot with batch row b.</summary>
-    public static double ActivationBound(float[] w, float[] x, int k, int r, int b)
+    public static double ActivationBound(float[] w, float[] x, int k, int r, int b, int block = 32)
     {
         double bound = 0;
-        for (int blk = 0; blk < k / 32; blk++)
+        for (int blk = 0; blk < k / block; blk++)
         {
             double amax = 0, wsum = 0;
-            for (int i = blk * 32; i < blk * 32 + 32; i++)
+            for (int i = blk * block; i < blk * block + block; i++)
             {
                 amax = Math.Max(amax, Math.Abs(x[b * k + i]));
                 wsum += Math.Abs(w[(long)r * k + i]);
@@ -62,7 +62,8 @@ internal static class MatMulReference
     }
 
     /// <summary>Checks y against the float64 reference; returns the largest error relative to Σ|w·x| of its output.</summary>
-    public static double Check(float[] w, float[] x, float[] y, int k, int n, int batch, bool quantizedActivations)
+    /// <param name="activationBlock">Values per activation scale: 32, or 256 for the k-quant interleaved kernels (ggml's Q8_K pairing).</param>
+    public static double Check(float[] w, float[] x, float[] y, int k, int n, int batch, bool quantizedActivations, int activationBlock = 32)
     {
         double worst = 0;
         for (int b = 0; b < batch; b++)
@@ -78,7 +79,7 @@ internal static class MatMulReference
                 }
                 if (quantizedActivations)
                 {
-                    bound = ActivationBound(w, x, k, r, b);
+                    bound = ActivationBound(w, x, k, r, b, activationBlock);
                 }
                 double error = Math.Abs(y[b * n + r] - exact);
                 double allowed = bound * 1.0001 + 1e-5 * magnitude + 1e-30;

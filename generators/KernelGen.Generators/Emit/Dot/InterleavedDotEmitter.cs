@@ -15,6 +15,9 @@ namespace KernelGen.Generators.Emit.Dot;
 /// </summary>
 internal static class InterleavedDotEmitter
 {
+    /// <summary>Bytes ahead of the current block the kernels prefetch (about 14 Q4_0 blocks, under 2 Q4_K blocks).</summary>
+    private const int PrefetchDistance = 4096;
+
     private const string Signature = "(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)";
 
     public static void EmitMembers(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, string codec)
@@ -22,6 +25,8 @@ internal static class InterleavedDotEmitter
         w.WriteLine();
         w.WriteLine("/// <summary>Bytes of one block of 8 interleaved rows (<see cref=\"Interleave8\"/>).</summary>");
         w.WriteLine($"public const int InterleavedBlockBytes = {plan.BlockBytes};");
+        w.WriteLine("/// <summary>Activation values per int8 scale <see cref=\"RowsInterleaved8\"/> reads: 32, or 256 (ggml's Q8_K pairing).</summary>");
+        w.WriteLine($"public const int InterleavedActivationBlock = {plan.ActivationBlock};");
         w.WriteLine();
         EmitPacker(w, spec, plan, codec);
         w.WriteLine();
@@ -94,8 +99,8 @@ internal static class InterleavedDotEmitter
         w.WriteLine("/// <summary>");
         w.WriteLine("/// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by");
         w.WriteLine("/// <see cref=\"Interleave8\"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).");
-        w.WriteLine("/// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/32..] (scale per 32),");
-        w.WriteLine("/// xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.");
+        w.WriteLine("/// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/A..] (one scale per");
+        w.WriteLine("/// A = <see cref=\"InterleavedActivationBlock\"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.");
         w.WriteLine("/// </summary>");
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.OpenBlock("public static void RowsInterleaved8" + Signature);
@@ -115,7 +120,7 @@ internal static class InterleavedDotEmitter
         {
             w.OpenBlock(acts == 4 ? "for (; b + 4 <= batch; b += 4)" : "for (; b < batch; b++)");
             string outs = string.Join(", ", Enumerable.Range(0, acts).Select(j => $"out Vector256<float> v{j}"));
-            w.WriteLine($"Group8x{acts}(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / 32)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), {outs});");
+            w.WriteLine($"Group8x{acts}(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), {outs});");
             for (int j = 0; j < acts; j++)
             {
                 w.WriteLine($"Store8(v{j}, ref Unsafe.Add(ref y, (b + {j}) * yStride + r), valid, part);");
@@ -139,12 +144,20 @@ internal static class InterleavedDotEmitter
         w.CloseBlock();
     }
 
-    /// <summary>One group of 8 rows against <paramref name="acts"/> activation rows, over all blocks.</summary>
+    /// <summary>
+    /// One group of 8 rows against <paramref name="acts"/> activation rows, over all blocks. With one activation scale
+    /// per 32 (<see cref="InterleavedDotPlan.ActivationBlock"/>) each chunk is converted and scaled on its own; with one
+    /// per block (Q8_K pairing) the chunks' sums, sub-scaled by vpmaddwd, and the sub-mins times the activation sums
+    /// stay in int32 until the block ends.
+    /// </summary>
     private static void EmitTile(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, int acts)
     {
         var js = Enumerable.Range(0, acts).ToArray();
         bool bias = plan.BiasField is not null;
-        bool biasPerChunk = plan.SubBias is not null;
+        bool blockScale = plan.ActivationBlock == spec.BlockElements && plan.Chunks > 1;
+        bool floatSums = bias && !blockScale;
+        bool chunkSums = plan.Dot.ConstantOffset != 0 || blockScale;
+        const string X86 = "System.Runtime.Intrinsics.X86.";
         string outs = string.Join(", ", js.Select(j => $"out Vector256<float> y{j}"));
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.OpenBlock($"private static void Group8x{acts}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
@@ -161,23 +174,18 @@ internal static class InterleavedDotEmitter
                 w.WriteLine($"Vector256<float> accM{j} = Vector256<float>.Zero;");
             }
             w.WriteLine($"ref sbyte xb{j} = ref Unsafe.Add(ref xb, {j} * 8 * k);");
-            w.WriteLine($"ref float xd{j} = ref Unsafe.Add(ref xd, {j} * (k / 32));");
-            if (bias)
+            w.WriteLine($"ref float xd{j} = ref Unsafe.Add(ref xd, {j} * (k / {plan.ActivationBlock}));");
+            if (floatSums)
             {
                 w.WriteLine($"ref float xs{j} = ref Unsafe.Add(ref xs, {j} * (k / 16));");
             }
-            if (plan.Dot.ConstantOffset != 0)
+            if (chunkSums)
             {
                 w.WriteLine($"ref int xc{j} = ref Unsafe.Add(ref xc, {j} * (k / 32));");
             }
         }
         w.WriteLine("ref byte p = ref group;");
         w.OpenBlock("for (int b = 0; b < blocks; b++)");
-        // A kilobyte ahead in this group's stream (the hardware prefetcher alone leaves DRAM idle between blocks).
-        for (int off = 0; off < plan.BlockBytes; off += 64)
-        {
-            w.WriteLine($"KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, {1024 + off}));");
-        }
         w.WriteLine("Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);");
         if (bias)
         {
@@ -189,66 +197,97 @@ internal static class InterleavedDotEmitter
                 w.WriteLine($"fb *= KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, {plan.SubBiasOffset}));");
             }
         }
+        if (blockScale)
+        {
+            foreach (int j in js)
+            {
+                w.WriteLine($"Vector256<int> is{j} = Vector256<int>.Zero;");
+                if (bias)
+                {
+                    w.WriteLine($"Vector256<int> im{j} = Vector256<int>.Zero;");
+                }
+            }
+        }
         for (int c = 0; c < plan.Chunks; c++)
         {
             w.WriteLine($"// elements {32 * c}..{32 * c + 31} of the block, 8 rows");
             w.OpenBlock();
+            // Software prefetch PrefetchDistance bytes ahead in this group's stream (the hardware prefetcher alone leaves
+            // DRAM idle between blocks), spread over the chunks so no burst overruns the miss buffers.
+            int lines = (plan.BlockBytes + 63) / 64;
+            for (int line = c * lines / plan.Chunks; line < (c + 1) * lines / plan.Chunks; line++)
+            {
+                w.WriteLine($"KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, {PrefetchDistance + 64 * line}));");
+            }
             if (plan.SubScale is { } a)
             {
                 int index = c * 32 / a.GroupSize;
                 w.WriteLine($"Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * index}));");
             }
-            for (int g = 0; g < 4; g++)
+            EmitChunkProducts(w, plan, c, js);
+            string mulName = plan.SubScale is null ? "ones" : "mul";
+            if (blockScale && bias && c % 2 == 0)
             {
-                w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {plan.CodesOffset + 128 * c + 32 * g});");
-                w.WriteLine($"Vector256<byte> lo{g} = w{g} & low4;");
-                w.WriteLine($"Vector256<byte> hi{g} = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w{g}.AsUInt16(), 4).AsByte() & low4;");
-                foreach (int j in js)
-                {
-                    string lo = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g}).AsSByte())";
-                    string hi = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g + 32}).AsSByte())";
-                    w.WriteLine(g == 0 ? $"Vector256<short> s{j} = {lo} + {hi};" : $"s{j} += {lo} + {hi};");
-                }
+                // Sub-mins of this chunk and the next, row r in lanes 2r and 2r+1, times the two chunks' Σxq.
+                w.WriteLine($"Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, {plan.SubBiasOffset + 8 * c}), ref Unsafe.Add(ref p, {plan.SubBiasOffset + 8 * (c + 1)}));");
             }
             foreach (int j in js)
             {
-                string mul = plan.SubScale is null ? "ones" : "mul";
-                w.WriteLine($"Vector256<int> i{j} = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s{j}, {mul});");
+                string madd = $"{X86}Avx2.MultiplyAddAdjacent(s{j}, {mulName})";
+                if (blockScale)
+                {
+                    w.WriteLine($"is{j} += {madd};");
+                    if (bias && c % 2 == 0)
+                    {
+                        w.WriteLine($"im{j} += {X86}Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc{j}, {c}), Unsafe.Add(ref xc{j}, {c + 1})));");
+                    }
+                    continue;
+                }
+                w.WriteLine($"Vector256<int> i{j} = {madd};");
                 if (plan.Dot.ConstantOffset != 0)
                 {
                     w.WriteLine($"i{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}));");
                 }
-                w.WriteLine($"acc{j} = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
-                if (biasPerChunk)
+                w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(i{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
+                if (plan.SubBias is { } sb)
                 {
-                    int index = c * 32 / plan.SubBias!.GroupSize;
+                    int index = c * 32 / sb.GroupSize;
                     if (j == 0)
                     {
                         w.WriteLine($"Vector256<float> mb = fb * KernelGenHelpers.Bytes8ToSingle(ref Unsafe.Add(ref p, {plan.SubBiasOffset + 8 * index}));");
                     }
-                    w.WriteLine($"accM{j} = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs{j}, {2 * c}) + Unsafe.Add(ref xs{j}, {2 * c + 1})), accM{j});");
+                    w.WriteLine($"accM{j} = {X86}Fma.MultiplyAdd(mb, Vector256.Create(Unsafe.Add(ref xs{j}, {2 * c}) + Unsafe.Add(ref xs{j}, {2 * c + 1})), accM{j});");
                 }
             }
             w.CloseBlock();
         }
-        if (bias && !biasPerChunk)
+        foreach (int j in js)
         {
-            foreach (int j in js)
+            if (blockScale)
+            {
+                w.WriteLine($"Vector256<float> dx{j} = Vector256.Create(xd{j});");
+                w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(is{j}), fa * dx{j}, acc{j});");
+                if (bias)
+                {
+                    w.WriteLine($"accM{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(im{j}), fb * dx{j}, accM{j});");
+                }
+            }
+            else if (bias && plan.SubBias is null)
             {
                 string sum = string.Join(" + ", Enumerable.Range(0, 2 * plan.Chunks).Select(i => $"Unsafe.Add(ref xs{j}, {i})"));
-                w.WriteLine($"accM{j} = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(fb, Vector256.Create({sum}), accM{j});");
+                w.WriteLine($"accM{j} = {X86}Fma.MultiplyAdd(fb, Vector256.Create({sum}), accM{j});");
             }
         }
         w.WriteLine("p = ref Unsafe.Add(ref p, InterleavedBlockBytes);");
         foreach (int j in js)
         {
             w.WriteLine($"xb{j} = ref Unsafe.Add(ref xb{j}, BlockElementsOf * 8);");
-            w.WriteLine($"xd{j} = ref Unsafe.Add(ref xd{j}, BlockElementsOf / 32);");
-            if (bias)
+            w.WriteLine($"xd{j} = ref Unsafe.Add(ref xd{j}, BlockElementsOf / {plan.ActivationBlock});");
+            if (floatSums)
             {
                 w.WriteLine($"xs{j} = ref Unsafe.Add(ref xs{j}, BlockElementsOf / 16);");
             }
-            if (plan.Dot.ConstantOffset != 0)
+            if (chunkSums)
             {
                 w.WriteLine($"xc{j} = ref Unsafe.Add(ref xc{j}, BlockElementsOf / 32);");
             }
@@ -259,5 +298,25 @@ internal static class InterleavedDotEmitter
             w.WriteLine(bias ? $"y{j} = acc{j} {(plan.BiasNegated ? "-" : "+")} accM{j};" : $"y{j} = acc{j};");
         }
         w.CloseBlock();
+    }
+
+    /// <summary>
+    /// s{j}: the 16 pair sums of chunk <paramref name="c"/> of 8 rows times activation row j, from four 32-byte code
+    /// loads (low nibbles: elements 4g..4g+3, high: 16+4g..), each multiplied with its pre-broadcast activations.
+    /// </summary>
+    private static void EmitChunkProducts(SourceWriter w, InterleavedDotPlan plan, int c, int[] js)
+    {
+        for (int g = 0; g < 4; g++)
+        {
+            w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {plan.CodesOffset + 128 * c + 32 * g});");
+            w.WriteLine($"Vector256<byte> lo{g} = w{g} & low4;");
+            w.WriteLine($"Vector256<byte> hi{g} = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w{g}.AsUInt16(), 4).AsByte() & low4;");
+            foreach (int j in js)
+            {
+                string lo = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g}).AsSByte())";
+                string hi = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g + 32}).AsSByte())";
+                w.WriteLine(g == 0 ? $"Vector256<short> s{j} = {lo} + {hi};" : $"s{j} += {lo} + {hi};");
+            }
+        }
     }
 }

@@ -52,7 +52,17 @@ internal sealed class InterleavedDotPlan
         CodesOffset = offset;
         Chunks = spec.BlockElements / 32;
         BlockBytes = offset + Chunks * 4 * Rows * 4;
+        // ggml pairs the k-quants with Q8_K (one activation scale per 256): with that pairing a whole block's integer
+        // sums, sub-scales and sub-mins included, accumulate before one conversion to float.
+        ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256 && subScale is { GroupSize: 32 }
+            && subBias is { GroupSize: 32 } && dot.ConstantOffset == 0 ? 256 : 32;
     }
+
+    /// <summary>
+    /// Elements per activation scale the kernel reads: 32 (the int8 blocks of the row kernels), or the block size (256)
+    /// for formats ggml pairs with Q8_K, whose block then stays in the integer domain.
+    /// </summary>
+    public int ActivationBlock { get; }
 
     public IntegerDotPlan Dot { get; }
 
