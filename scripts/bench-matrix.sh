@@ -162,5 +162,6 @@ for fmt in formats:
                     pct = f"{100 * o['bandwidth_ratio']:.0f}%" + ("" if o.get("weights_cold") else " (hot)")
                     ours = [duration(o["seconds_per_call"]), f"{o['weight_gb_per_s']:.1f}", f"{o['gflop_per_s']:.0f}",
                             f"{o['memory_read_gb_per_s']:.1f}", pct, f"{o['max_rel_error']:.1e}"]
-                print("| " + " | ".join([fmt, str(n), str(batch), str(threads)] + ours + list(llama(fmt, n, batch, threads))) + " |")
+                label = fmt + (" (interleaved)" if o is not None and o.get("layout") == "interleaved8" else "")
+                print("| " + " | ".join([label, str(n), str(batch), str(threads)] + ours + list(llama(fmt, n, batch, threads))) + " |")
 PY

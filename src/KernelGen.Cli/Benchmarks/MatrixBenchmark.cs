@@ -166,7 +166,7 @@ public static class MatrixBenchmark
         if (o.Layout == "interleaved" && !can)
         {
             throw new CliUsageException($"--layout interleaved: {weights.Copies[0].Format.Name} on the {o.Backend} backend has no interleaved kernel here " +
-                "(it needs a 4-bit format with f16 block scales: Q4_0, Q4_1, Q4_K, GPTQ/AWQ 4-bit; the CPU backend; AVX2 and FMA)");
+                "(it needs a 4- or 2-bit format with f16 block scales: Q4_0, Q4_1, Q4_K, TQ2_0, GPTQ/AWQ 4-bit; the CPU backend; AVX2 and FMA)");
         }
         if (o.Layout == "rows" || !can)
         {

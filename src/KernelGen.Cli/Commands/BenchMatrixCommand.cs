@@ -29,7 +29,7 @@ public static class BenchMatrixCommand
         var backend = new Option<string>("--backend") { Description = "cpu, or gpu: ILGPU on CUDA, else OpenCL, else its (slow) CPU accelerator; KERNELGEN_GPU_BACKEND=cuda|opencl|cpu forces one.", DefaultValueFactory = _ => "cpu" };
         var seconds = new Option<double>("--seconds") { Description = $"Time budget of the timed calls (at least {MatrixBenchmark.MinCalls} calls, at most {MatrixBenchmark.MaxCalls}).", DefaultValueFactory = _ => 1.5 };
         var weights = new Option<string?>("--weights") { Description = "cold: rotate copies of W totalling max(256 MiB, 8 copies) so each call streams from DRAM; hot: one copy. Default: cold for batch 1, hot otherwise." };
-        var layout = new Option<string>("--layout") { Description = "CPU weight layout: auto (8-row interleaved where the format has it: Q4_0, Q4_1, Q4_K, GPTQ/AWQ 4-bit; as llama.cpp repacks by default), rows, or interleaved.", DefaultValueFactory = _ => "auto" };
+        var layout = new Option<string>("--layout") { Description = "CPU weight layout: auto (8-row interleaved where the format has it: Q4_0, Q4_1, Q4_K, TQ2_0, GPTQ/AWQ 4-bit; as llama.cpp repacks by default), rows, or interleaved.", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout (progress goes to stderr)." };
         string what = op == "matvec" ? "y = W·x (batch 1 by default)" : "Y = X·Wᵀ (batch 32 by default)";
         var command = new Command(op, $"Quantized {op} {what}: time per call, weight GB/s, GFLOP/s and the ratio to the memory read bandwidth measured in the same run.")

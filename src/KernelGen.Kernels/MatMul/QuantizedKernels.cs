@@ -18,8 +18,8 @@ public delegate void DotRowsKernel(ref byte weights, nint rowBytes, int k, int r
 /// </summary>
 public static unsafe class QuantizedKernels
 {
-    /// <summary>Rows per work item: enough to amortise the claim, few enough to balance two busy cores.</summary>
-    private const int RowsPerItem = 32;
+    /// <summary>Rows per work item: long sequential weight streams per claim (16 interleaved groups), still 112 items at N = 14336.</summary>
+    private const int RowsPerItem = 128;
 
     /// <summary>Activation rows per work item in a batched call: the weight rows stay in L1/L2 across the tile.</summary>
     private const int BatchTile = 16;

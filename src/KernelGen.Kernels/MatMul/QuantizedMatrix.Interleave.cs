@@ -8,7 +8,7 @@ public sealed partial class QuantizedMatrix
 {
     /// <summary>
     /// True when <see cref="Interleaved"/> would repack: the layout is <see cref="MatrixLayout.Rows"/>, the format has
-    /// an interleaved kernel (4-bit codes with f16 block scales: Q4_0, Q4_1, Q4_K and the GPTQ/AWQ kernel rows) and the
+    /// an interleaved kernel (4- or 2-bit codes with f16 block scales: Q4_0, Q4_1, Q4_K, TQ2_0 and the GPTQ/AWQ kernel rows) and the
     /// CPU has AVX2 and FMA.
     /// </summary>
     public bool CanInterleave =>

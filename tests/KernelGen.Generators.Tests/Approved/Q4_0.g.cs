@@ -1054,9 +1054,12 @@ public static partial class Q4_0Dot
                 System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o.Slice(0 + 2 * r), f.D);
                 for (int c = 0; c < 1; c++)
                 {
-                    for (int i = 0; i < 16; i++)
+                    for (int g = 0; g < 4; g++)
                     {
-                        o[16 + 128 * c + 32 * (i / 4) + 4 * r + (i % 4)] = (byte)(f.Q[32 * c + i] | (f.Q[32 * c + 16 + i] << 4));
+                        for (int j = 0; j < 4; j++)
+                        {
+                            o[16 + 128 * c + 32 * g + 4 * r + j] = (byte)((f.Q[32 * c + 0 + 4 * g + j] << 0) | (f.Q[32 * c + 16 + 4 * g + j] << 4));
+                        }
                     }
                 }
             }
@@ -1123,7 +1126,7 @@ public static partial class Q4_0Dot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Group8x4(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> codeMask = Vector256.Create((byte)15);
         Vector256<short> ones = Vector256.Create((short)1);
         Vector256<float> acc0 = Vector256<float>.Zero;
         ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
@@ -1151,33 +1154,33 @@ public static partial class Q4_0Dot
                 KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
                 KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
-                Vector256<byte> lo0 = w0 & low4;
-                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
-                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
-                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb1, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb1, 32).AsSByte());
-                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb2, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb2, 32).AsSByte());
-                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb3, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb3, 32).AsSByte());
+                Vector256<byte> q0_0 = w0 & codeMask;
+                Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb1, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb1, 32).AsSByte());
+                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb2, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb2, 32).AsSByte());
+                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb3, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb3, 32).AsSByte());
                 Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
-                Vector256<byte> lo1 = w1 & low4;
-                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb1, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb1, 96).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb2, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb2, 96).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb3, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb3, 96).AsSByte());
+                Vector256<byte> q1_0 = w1 & codeMask;
+                Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb1, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb1, 96).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb2, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb2, 96).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb3, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb3, 96).AsSByte());
                 Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
-                Vector256<byte> lo2 = w2 & low4;
-                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb1, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb1, 160).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb2, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb2, 160).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb3, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb3, 160).AsSByte());
+                Vector256<byte> q2_0 = w2 & codeMask;
+                Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb1, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb1, 160).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb2, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb2, 160).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb3, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb3, 160).AsSByte());
                 Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
-                Vector256<byte> lo3 = w3 & low4;
-                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
+                Vector256<byte> q3_0 = w3 & codeMask;
+                Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
+                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
+                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
                 Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
                 i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
                 acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
@@ -1214,7 +1217,7 @@ public static partial class Q4_0Dot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Group8x1(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> codeMask = Vector256.Create((byte)15);
         Vector256<short> ones = Vector256.Create((short)1);
         Vector256<float> acc0 = Vector256<float>.Zero;
         ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
@@ -1230,21 +1233,21 @@ public static partial class Q4_0Dot
                 KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
                 KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
-                Vector256<byte> lo0 = w0 & low4;
-                Vector256<byte> hi0 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & low4;
-                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi0, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<byte> q0_0 = w0 & codeMask;
+                Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
                 Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
-                Vector256<byte> lo1 = w1 & low4;
-                Vector256<byte> hi1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo1, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                Vector256<byte> q1_0 = w1 & codeMask;
+                Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
                 Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
-                Vector256<byte> lo2 = w2 & low4;
-                Vector256<byte> hi2 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo2, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi2, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                Vector256<byte> q2_0 = w2 & codeMask;
+                Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
                 Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
-                Vector256<byte> lo3 = w3 & low4;
-                Vector256<byte> hi3 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & low4;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo3, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi3, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
+                Vector256<byte> q3_0 = w3 & codeMask;
+                Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
+                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
                 Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
                 i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
                 acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);

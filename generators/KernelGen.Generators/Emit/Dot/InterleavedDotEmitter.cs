@@ -7,9 +7,9 @@ namespace KernelGen.Generators.Emit.Dot;
 /// <summary>
 /// Emits the 8-row interleaved kernel of an <see cref="InterleavedDotPlan"/> into <c>&lt;F&gt;Dot</c>:
 /// <c>Interleave8</c> (the one-time repack of 8 GGUF rows, through the codec's own <c>DecodeFields</c>) and
-/// <c>RowsInterleaved8</c> (AVX2). Per 32-element chunk of 8 rows: four 32-byte code loads, low and high nibbles
-/// multiplied (vpmaddubsw) with pre-broadcast activations, the eight 16-bit pair sums added (at most 8·2·15·127, no
-/// saturation), one vpmaddwd (by the sub-scale a, or by 1) to 8 int32 lanes = 8 rows, one convert and one FMA with
+/// <c>RowsInterleaved8</c> (AVX2). Per 32-element chunk of 8 rows: four (4-bit) or two (2-bit) 32-byte code loads,
+/// each bit plane masked and multiplied (vpmaddubsw) with pre-broadcast activations, the eight 16-bit pair sums added
+/// (at most 8·2·15·127, no saturation), one vpmaddwd (by the sub-scale a, or by 1) to 8 int32 lanes = 8 rows, one convert and one FMA with
 /// A·d_x. The bias term M·Σx is one more FMA per chunk (sub-block b) or per block. Batches run four activation rows per
 /// pass so each unpacked chunk feeds 32 row-activation products.
 /// </summary>
@@ -84,8 +84,13 @@ internal static class InterleavedDotEmitter
         }
         string q = $"{fields}.{FormatEmitter.Pascal(plan.Dot.Quant.Name)}";
         w.OpenBlock($"for (int c = 0; c < {plan.Chunks}; c++)");
-        w.OpenBlock("for (int i = 0; i < 16; i++)");
-        w.WriteLine($"o[{plan.CodesOffset} + 128 * c + 32 * (i / 4) + 4 * r + (i % 4)] = (byte)({q}[32 * c + i] | ({q}[32 * c + 16 + i] << 4));");
+        w.OpenBlock($"for (int g = 0; g < {plan.LoadsPerChunk}; g++)");
+        w.OpenBlock("for (int j = 0; j < 4; j++)");
+        // Plane p of load g holds element 32c + (32 / planes)·p + 4g + j (InterleavedDotPlan.QuadStart).
+        string planes = string.Join(" | ", Enumerable.Range(0, plan.Planes).Select(p =>
+            $"({q}[32 * c + {32 / plan.Planes * p} + 4 * g + j] << {p * plan.CodeBits})"));
+        w.WriteLine($"o[{plan.CodesOffset} + {plan.ChunkCodeBytes} * c + 32 * g + 4 * r + j] = (byte)({planes});");
+        w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
@@ -161,7 +166,7 @@ internal static class InterleavedDotEmitter
         string outs = string.Join(", ", js.Select(j => $"out Vector256<float> y{j}"));
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.OpenBlock($"private static void Group8x{acts}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
-        w.WriteLine("Vector256<byte> low4 = Vector256.Create((byte)0x0F);");
+        w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.CodeBits) - 1});");
         if (plan.SubScale is null)
         {
             w.WriteLine("Vector256<short> ones = Vector256.Create((short)1);");
@@ -301,22 +306,39 @@ internal static class InterleavedDotEmitter
     }
 
     /// <summary>
-    /// s{j}: the 16 pair sums of chunk <paramref name="c"/> of 8 rows times activation row j, from four 32-byte code
-    /// loads (low nibbles: elements 4g..4g+3, high: 16+4g..), each multiplied with its pre-broadcast activations.
+    /// s{j}: the 16 pair sums of chunk <paramref name="c"/> of 8 rows times activation row j, from its 32-byte code
+    /// loads; each bit plane (<see cref="InterleavedDotPlan.QuadStart"/>) multiplied with its pre-broadcast activations.
     /// </summary>
     private static void EmitChunkProducts(SourceWriter w, InterleavedDotPlan plan, int c, int[] js)
     {
-        for (int g = 0; g < 4; g++)
+        for (int g = 0; g < plan.LoadsPerChunk; g++)
         {
-            w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {plan.CodesOffset + 128 * c + 32 * g});");
-            w.WriteLine($"Vector256<byte> lo{g} = w{g} & low4;");
-            w.WriteLine($"Vector256<byte> hi{g} = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w{g}.AsUInt16(), 4).AsByte() & low4;");
+            w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {plan.CodesOffset + plan.ChunkCodeBytes * c + 32 * g});");
+            var products = new List<string>[js.Length];
+            for (int i = 0; i < js.Length; i++)
+            {
+                products[i] = new List<string>();
+            }
+            for (int plane = 0; plane < plan.Planes; plane++)
+            {
+                string bits = plane == 0 ? $"w{g}" : $"System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w{g}.AsUInt16(), {plane * plan.CodeBits}).AsByte()";
+                w.WriteLine($"Vector256<byte> q{g}_{plane} = {bits} & codeMask;");
+                foreach (int j in js)
+                {
+                    products[j].Add($"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q{g}_{plane}, Vector256.LoadUnsafe(ref xb{j}, {BroadcastOffset(c, plan.QuadStart(g, plane))}).AsSByte())");
+                }
+            }
             foreach (int j in js)
             {
-                string lo = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g}).AsSByte())";
-                string hi = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi{g}, Vector256.LoadUnsafe(ref xb{j}, {256 * c + 64 * g + 32}).AsSByte())";
-                w.WriteLine(g == 0 ? $"Vector256<short> s{j} = {lo} + {hi};" : $"s{j} += {lo} + {hi};");
+                for (int i = 0; i < products[j].Count; i += 2)
+                {
+                    string pair = $"{products[j][i]} + {products[j][i + 1]}";
+                    w.WriteLine(g == 0 && i == 0 ? $"Vector256<short> s{j} = {pair};" : $"s{j} += {pair};");
+                }
             }
         }
     }
+
+    /// <summary>Where KernelGenHelpers.BroadcastQuads put the 8-row copies of elements start..start+3 of chunk c.</summary>
+    private static int BroadcastOffset(int c, int start) => 256 * c + (start < 16 ? 64 * (start / 4) : 64 * ((start - 16) / 4) + 32);
 }

@@ -3,16 +3,17 @@ using KernelGen.Generators.Model;
 namespace KernelGen.Generators.Emit.Dot;
 
 /// <summary>
-/// When a format's integer kernel (<see cref="IntegerDotPlan"/>) can also run on the 8-row interleaved layout: 4-bit
-/// unsigned codes (no codebook), S = A or A·f32(a), M = ±B, ±B·f32(b) or none, where A, B are f16 block fields and a, b
+/// When a format's integer kernel (<see cref="IntegerDotPlan"/>) can also run on the 8-row interleaved layout: 4- or
+/// 2-bit unsigned codes (no codebook), S = A or A·f32(a), M = ±B, ±B·f32(b) or none, where A, B are f16 block fields and a, b
 /// are unsigned sub-block integers of at most 8 bits (a packed scale with groups of 32 or more, or a u8 block field).
-/// Q4_0, Q4_1, Q4_K and the GPTQ/AWQ kernel rows qualify.
+/// Q4_0, Q4_1, Q4_K, the GPTQ/AWQ kernel rows and TQ2_0 qualify.
 /// <para>
 /// The layout, per group of 8 rows and per block (<see cref="BlockBytes"/> bytes, every row's block k at the same place):
 /// A[8] (raw f16 bits), B[8] when B is another field than A, each sub-block integer array as [value index][row] bytes
-/// (a u8 field as [row]), then per 32-element chunk 4 × 8 × 4 bytes of codes: chunk c, quad g, row r, byte j holds
-/// element 32c+4g+j in bits 0..3 and element 32c+16+4g+j in bits 4..7. One 32-byte load is then one quad of 8 rows,
-/// and the activations are pre-broadcast to match: no horizontal sums, one result lane per row.
+/// (a u8 field as [row]), then per 32-element chunk the codes of 8 rows in 32-byte loads of 8 rows × 4 bytes. 4-bit:
+/// load g = 0..3, row r, byte j holds element 32c+4g+j in bits 0..3 and 32c+16+4g+j in bits 4..7. 2-bit: load g = 0..1,
+/// byte j holds element 32c+8p+4g+j in bits 2p..2p+1 (p = 0..3). Each bit plane of a load meets one quad of
+/// activations pre-broadcast to 8 rows: no horizontal sums, one result lane per row.
 /// </para>
 /// </summary>
 internal sealed class InterleavedDotPlan
@@ -51,7 +52,8 @@ internal sealed class InterleavedDotPlan
         }
         CodesOffset = offset;
         Chunks = spec.BlockElements / 32;
-        BlockBytes = offset + Chunks * 4 * Rows * 4;
+        CodeBits = dot.Quant.Bits;
+        BlockBytes = offset + Chunks * ChunkCodeBytes;
         // ggml pairs the k-quants with Q8_K (one activation scale per 256): with that pairing a whole block's integer
         // sums, sub-scales and sub-mins included, accumulate before one conversion to float.
         ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256 && subScale is { GroupSize: 32 }
@@ -93,6 +95,24 @@ internal sealed class InterleavedDotPlan
 
     public int CodesOffset { get; }
 
+    /// <summary>Bits per code: 4 (two planes per byte) or 2 (four).</summary>
+    public int CodeBits { get; }
+
+    /// <summary>Planes (codes) per byte.</summary>
+    public int Planes => 8 / CodeBits;
+
+    /// <summary>32-byte loads per chunk of 8 rows.</summary>
+    public int LoadsPerChunk => 4 / Planes * 2;
+
+    /// <summary>Code bytes of one 32-element chunk of 8 rows.</summary>
+    public int ChunkCodeBytes => 32 * CodeBits;
+
+    /// <summary>
+    /// The first element (within the chunk) of the 4 codes bit plane <paramref name="plane"/> of load
+    /// <paramref name="load"/> holds for each row: 4-bit 16p+4g, 2-bit 8p+4g.
+    /// </summary>
+    public int QuadStart(int load, int plane) => 32 / Planes * plane + 4 * load;
+
     /// <summary>32-element chunks per block.</summary>
     public int Chunks { get; }
 
@@ -101,7 +121,7 @@ internal sealed class InterleavedDotPlan
 
     public static InterleavedDotPlan? TryCreate(FormatSpec spec, IntegerDotPlan? dot)
     {
-        if (dot is null || dot.SignedWeights || dot.Codebook is not null || dot.Quant.Bits != 4 || dot.Quant.IsSigned)
+        if (dot is null || dot.SignedWeights || dot.Codebook is not null || dot.Quant.Bits is not (2 or 4) || dot.Quant.IsSigned)
         {
             return null;
         }
@@ -131,7 +151,10 @@ internal sealed class InterleavedDotPlan
             }
             biasField = bf;
         }
-        return new InterleavedDotPlan(spec, dot, scaleField!, subScale, biasField, subBias, subBiasField, negated);
+        var plan = new InterleavedDotPlan(spec, dot, scaleField!, subScale, biasField, subBias, subBiasField, negated);
+        // The layout exists to stream fewer cycles per byte; one that stores noticeably more bytes than the rows
+        // (TQ1_0's base-3 digits as 2-bit codes: +22 %) would give that back in bandwidth.
+        return plan.BlockBytes * 20 <= spec.BlockBytes * Rows * 21 ? plan : null;
     }
 
     /// <summary>Matches F, F·f32(i) or f32(i)·F with F an f16 block field and i a sub-block array or u8 block field.</summary>
