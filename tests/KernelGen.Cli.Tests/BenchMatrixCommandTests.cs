@@ -87,6 +87,36 @@ public class BenchMatrixCommandTests
         Assert.Equal("Q6_K", o.GetProperty("kernel_format").GetString());
     }
 
+    /// <summary>
+    /// The interleaved kernels have an AVX-VNNI tile (vpdpbusd) and an AVX2 one (vpmaddubsw + vpmaddwd): the same
+    /// integer sums, so bit-identical outputs. The runtime's DOTNET_EnableAVXVNNI=0 forces the AVX2 tile on a VNNI
+    /// machine; elsewhere both runs take the AVX2 tile.
+    /// </summary>
+    [Theory]
+    [InlineData("Q4_0")]
+    [InlineData("Q4_K")]
+    [InlineData("Q6_K")]
+    [InlineData("TQ2_0")]
+    [InlineData("GPTQ4-g128")]
+    public void InterleavedKernelsAgreeWithAndWithoutVnni(string format)
+    {
+        string[] args = ["bench", "matmul", "--format", format, "--k", "512", "--n", "37", "--batch", "5", "--seconds", "0.05", "--layout", "interleaved", "--json"];
+        var native = RunJson(args);
+        var avx2 = RunJson(new Dictionary<string, string> { ["DOTNET_EnableAVXVNNI"] = "0" }, args);
+        foreach (var o in new[] { native, avx2 })
+        {
+            AssertSane(o, format, 512, 37, 5, 1);
+        }
+        Assert.DoesNotContain("AVX-VNNI", avx2.GetProperty("device").GetString(), StringComparison.Ordinal);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            Assert.Equal("interleaved8", native.GetProperty("layout").GetString());
+            Assert.Equal("interleaved8", avx2.GetProperty("layout").GetString());
+        }
+        Assert.Equal(native.GetProperty("max_rel_error").GetDouble(), avx2.GetProperty("max_rel_error").GetDouble());
+        Assert.Equal(native.GetProperty("max_error_to_activation_bound").GetDouble(), avx2.GetProperty("max_error_to_activation_bound").GetDouble());
+    }
+
     [Fact]
     public void TernaryFormatRuns()
     {

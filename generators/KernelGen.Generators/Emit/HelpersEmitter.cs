@@ -158,6 +158,20 @@ $POINTER_HELPERS$
             (byte)0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
             4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80)).AsInt16();
 
+    /// <summary><see cref="PairBytes8"/> for signed bytes: each sign-extended (shuffled into both bytes of a lane, then an arithmetic shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairSBytes8(ref byte bytes) =>
+        Avx2.ShiftRightArithmetic(Avx2.Shuffle(Vector256.Create(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte(), Vector256.Create(
+            (byte)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+            4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7)).AsInt16(), 8);
+
+    /// <summary><see cref="PairRows16"/> for signed bytes (sign-extended).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairRows16Signed(ref byte a, ref byte b) =>
+        Avx2.ConvertToVector256Int16(Sse2.UnpackLow(
+            Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref a)).AsByte(),
+            Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref b)).AsByte()).AsSByte());
+
     /// <summary>Two 8-byte rows-of-values (one byte per row each) as 16 int16 lanes: a's byte r in lane 2r, b's in lane 2r+1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<short> PairRows16(ref byte a, ref byte b) =>
@@ -169,49 +183,60 @@ $POINTER_HELPERS$
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<short> Pair16(int lo, int hi) => Vector256.Create((lo & 0xFFFF) | (hi << 16)).AsInt16();
 
+    /// <summary>8 unsigned bytes (one per row) as 8 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Bytes8ToInt32(ref byte bytes) =>
+        Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte());
+
+    /// <summary>8 signed bytes (one per row) as 8 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SBytes8ToInt32(ref byte bytes) =>
+        Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsSByte());
+
     /// <summary>8 bytes (one per row) as 8 floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Bytes8ToSingle(ref byte bytes) =>
         Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte()));
 
     /// <summary>
-    /// The activation form the 8-row interleaved kernels (<c>&lt;F&gt;Dot.RowsInterleaved8</c>) read: for each 32-value
-    /// block c and quad g = 0..3, 32 bytes holding values 32c+4g..32c+4g+3 eight times (one copy per interleaved row),
-    /// then 32 bytes of values 32c+16+4g..+3; so one 32-byte load meets one 32-byte load of 8 rows' codes. Also the
-    /// integer sum of each block of 32 (constant offsets). <paramref name="q"/>'s length is a multiple of 32.
+    /// The integer sum of each <paramref name="sumSpan"/> int8 activations (16 or 32: the interleaved kernel's
+    /// <c>InterleavedSumSpan</c>), for constant offsets and sub-mins. <paramref name="q"/>'s length is a multiple of 32.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BroadcastQuads(ReadOnlySpan<sbyte> q, Span<sbyte> broadcast, Span<int> blockSums)
+    public static void ActivationSums(ReadOnlySpan<sbyte> q, Span<int> sums, int sumSpan)
     {
         int blocks = q.Length / 32;
-        if (q.Length % 32 != 0 || broadcast.Length < q.Length * 8 || blockSums.Length < blocks)
+        if (q.Length % 32 != 0 || sumSpan is not (16 or 32) || sums.Length < q.Length / sumSpan)
         {
-            throw new ArgumentException("BroadcastQuads: q must be whole blocks of 32, broadcast 8 bytes and blockSums one int per block of 32 values.");
+            throw new ArgumentException("ActivationSums: q must be whole blocks of 32 and sums one int per 16 or 32 values.");
         }
-        ref byte src = ref Unsafe.As<sbyte, byte>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q));
-        ref byte dst = ref Unsafe.As<sbyte, byte>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(broadcast));
+        ref sbyte src = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q);
         for (int c = 0; c < blocks; c++)
         {
             if (Avx2.IsSupported)
             {
-                Vector256<sbyte> v = Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref src), (nuint)(32 * c));
-                blockSums[c] = Vector256.Sum(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), v), Vector256.Create((short)1)));
+                // Lanes 0-3 of the widened sums hold values 0..15 of the block, lanes 4-7 values 16..31.
+                Vector256<sbyte> v = Vector256.LoadUnsafe(ref src, (nuint)(32 * c));
+                Vector256<int> s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), v), Vector256.Create((short)1));
+                if (sumSpan == 16)
+                {
+                    sums[2 * c] = Vector128.Sum(s.GetLower());
+                    sums[2 * c + 1] = Vector128.Sum(s.GetUpper());
+                }
+                else
+                {
+                    sums[c] = Vector256.Sum(s);
+                }
+                continue;
             }
-            else
+            for (int h = 0; h < 32 / sumSpan; h++)
             {
                 int sum = 0;
-                for (int i = 0; i < 32; i++)
+                for (int i = 0; i < sumSpan; i++)
                 {
-                    sum += q[32 * c + i];
+                    sum += q[32 * c + sumSpan * h + i];
                 }
-                blockSums[c] = sum;
-            }
-            for (int g = 0; g < 4; g++)
-            {
-                int lo = Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref src, 32 * c + 4 * g));
-                int hi = Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref src, 32 * c + 16 + 4 * g));
-                Vector256.Create(lo).AsByte().StoreUnsafe(ref dst, (nuint)(256 * c + 64 * g));
-                Vector256.Create(hi).AsByte().StoreUnsafe(ref dst, (nuint)(256 * c + 64 * g + 32));
+                sums[32 / sumSpan * c + h] = sum;
             }
         }
     }

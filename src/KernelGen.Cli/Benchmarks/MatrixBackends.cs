@@ -111,7 +111,10 @@ public sealed class CpuMatrixBackend : IMatrixBackend
         {
             string simd = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "Vector512"
                 : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256" : "Vector128";
-            return $"CPU, {Threads} thread(s) of {Environment.ProcessorCount}, {simd}";
+            // The byte dot product the integer kernels use: vpdpbusd with AVX-VNNI, else vpmaddubsw + vpmaddwd.
+            string dot = System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? "AVX-VNNI"
+                : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "AVX2" : "portable";
+            return $"CPU, {Threads} thread(s) of {Environment.ProcessorCount}, {simd}, {dot}";
         }
     }
 

@@ -110,6 +110,7 @@ public static unsafe class QuantizedKernels
         Span<float> xs = q8 ? scratch.S(batch * k / 16) : Span<float>.Empty;
         Span<int> xqs = q8 ? scratch.Quads(batch * k / 4) : Span<int>.Empty;
         bool interleaved = interleavedActivationBlock != 0;
+        int sumSpan = interleavedActivationBlock == 256 ? 16 : 32; // the generated InterleavedSumSpan
         if (interleaved && k % interleavedActivationBlock != 0)
         {
             throw new ArgumentException($"The interleaved kernel quantizes activations in blocks of {interleavedActivationBlock}; k = {k} is not a multiple.", nameof(k));
@@ -131,14 +132,12 @@ public static unsafe class QuantizedKernels
         }
         if (interleaved)
         {
-            // The interleaved kernels read every quad of activations broadcast to 8 rows, and Σxq per 32.
-            Span<sbyte> broadcast = scratch.Broadcast(checked(batch * k * 8));
-            Span<int> blockSums = scratch.BlockSums(batch * k / 32);
+            // The interleaved kernels read Σxq per 32, or per 16 with the Q8_K pairing (ggml's bsums: Q6_K's sub-blocks of 16).
+            Span<int> blockSums = scratch.BlockSums(batch * k / sumSpan);
             for (int b = 0; b < batch; b++)
             {
-                KernelGenHelpers.BroadcastQuads(xq.Slice(b * k, k), broadcast.Slice(b * k * 8, k * 8), blockSums.Slice(b * k / 32, k / 32));
+                KernelGenHelpers.ActivationSums(xq.Slice(b * k, k), blockSums.Slice(b * k / sumSpan, k / sumSpan), sumSpan);
             }
-            xq = broadcast;
             xqs = blockSums;
         }
         fixed (byte* w = weights)
@@ -163,9 +162,9 @@ public static unsafe class QuantizedKernels
                 Xqs = pqs,
                 Batch = batch,
                 Y = py,
-                XqStride = interleaved ? 8 * k : k,
+                XqStride = k,
                 XdStride = k / (interleavedActivationBlock == 256 ? 256 : 32),
-                XqsStride = interleaved ? k / 32 : k / 4,
+                XqsStride = interleaved ? k / sumSpan : k / 4,
                 RowItems = (n + RowsPerItem - 1) / RowsPerItem,
                 BatchTiles = (batch + BatchTile - 1) / BatchTile,
             };
@@ -246,7 +245,6 @@ public static unsafe class QuantizedKernels
         private float[] _s = Array.Empty<float>();
         private float[] _p = Array.Empty<float>();
         private int[] _qs = Array.Empty<int>();
-        private sbyte[] _b = Array.Empty<sbyte>();
         private int[] _bs = Array.Empty<int>();
 
         public Span<sbyte> Q(int n) => Grow(ref _q, n);
@@ -254,13 +252,6 @@ public static unsafe class QuantizedKernels
         public Span<float> S(int n) => Grow(ref _s, n);
         public Span<float> Permuted(int n) => Grow(ref _p, n);
         public Span<int> Quads(int n) => Grow(ref _qs, n);
-        /// <summary>64-byte aligned (pinned, so the address holds): every 32-byte activation load stays within a cache line.</summary>
-        public Span<sbyte> Broadcast(int n)
-        {
-            var span = Grow(ref _b, n + 64);
-            int skip = (int)((64 - ((nuint)Unsafe.AsPointer(ref span[0]) & 63)) & 63);
-            return span.Slice(skip, n);
-        }
         public Span<int> BlockSums(int n) => Grow(ref _bs, n);
 
         private static Span<T> Grow<T>(ref T[] a, int n)

@@ -1026,6 +1026,8 @@ public static partial class Q4_0Dot
     public const int InterleavedBlockBytes = 144;
     /// <summary>Activation values per int8 scale <see cref="RowsInterleaved8"/> reads: 32, or 256 (ggml's Q8_K pairing).</summary>
     public const int InterleavedActivationBlock = 32;
+    /// <summary>Activation values per integer sum <see cref="RowsInterleaved8"/> reads (xqs): 16 with the Q8_K pairing (ggml's bsums), else 32.</summary>
+    public const int InterleavedSumSpan = 32;
 
     /// <summary>
     /// Repacks up to 8 rows of k elements (row r at <paramref name="rows"/>[r·rowBytes..]) into one group of the 8-row
@@ -1058,7 +1060,7 @@ public static partial class Q4_0Dot
                     {
                         for (int j = 0; j < 4; j++)
                         {
-                            o[16 + 128 * c + 32 * g + 4 * r + j] = (byte)((f.Q[32 * c + 0 + 4 * g + j] << 0) | (f.Q[32 * c + 16 + 4 * g + j] << 4));
+                            o[16 + 128 * c + 32 * g + 4 * r + j] = (byte)(((f.Q[32 * c + 0 + 4 * g + j]) << 0) | ((f.Q[32 * c + 16 + 4 * g + j]) << 4));
                         }
                     }
                 }
@@ -1070,8 +1072,9 @@ public static partial class Q4_0Dot
     /// <summary>
     /// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by
     /// <see cref="Interleave8"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).
-    /// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/A..] (one scale per
-    /// A = <see cref="InterleavedActivationBlock"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.
+    /// Activation row b: xq[b·k..] (int8), xd[b·k/A..] (one scale per
+    /// A = <see cref="InterleavedActivationBlock"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/S..] (Σxq per
+    /// S = <see cref="InterleavedSumSpan"/> values); x is not read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsInterleaved8(ref byte weights, nint rowBytes, int k, int rowStart, int rowEnd, ref float x, ref sbyte xq, ref float xd, ref float xs, ref int xqs, int batch, ref float y, nint yStride)
@@ -1093,7 +1096,15 @@ public static partial class Q4_0Dot
             int b = 0;
             for (; b + 4 <= batch; b += 4)
             {
-                Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+                Vector256<float> v0, v1, v2, v3;
+                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                {
+                    Group8x4Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
+                }
+                else
+                {
+                    Group8x4(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
+                }
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
                 Store8(v1, ref Unsafe.Add(ref y, (b + 1) * yStride + r), valid, part);
                 Store8(v2, ref Unsafe.Add(ref y, (b + 2) * yStride + r), valid, part);
@@ -1101,7 +1112,15 @@ public static partial class Q4_0Dot
             }
             for (; b < batch; b++)
             {
-                Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), out Vector256<float> v0);
+                Vector256<float> v0;
+                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                {
+                    Group8x1Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
+                }
+                else
+                {
+                    Group8x1(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
+                }
                 Store8(v0, ref Unsafe.Add(ref y, (b + 0) * yStride + r), valid, part);
             }
         }
@@ -1129,19 +1148,19 @@ public static partial class Q4_0Dot
         Vector256<byte> codeMask = Vector256.Create((byte)15);
         Vector256<short> ones = Vector256.Create((short)1);
         Vector256<float> acc0 = Vector256<float>.Zero;
-        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
         ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
         ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
         Vector256<float> acc1 = Vector256<float>.Zero;
-        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * 8 * k);
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * k);
         ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
         ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 32));
         Vector256<float> acc2 = Vector256<float>.Zero;
-        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * 8 * k);
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * k);
         ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
         ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 32));
         Vector256<float> acc3 = Vector256<float>.Zero;
-        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * 8 * k);
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * k);
         ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
         ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 32));
         ref byte p = ref group;
@@ -1156,55 +1175,71 @@ public static partial class Q4_0Dot
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
                 Vector256<byte> q0_0 = w0 & codeMask;
                 Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
-                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
-                Vector256<short> s1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb1, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb1, 32).AsSByte());
-                Vector256<short> s2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb2, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb2, 32).AsSByte());
-                Vector256<short> s3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb3, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb3, 32).AsSByte());
+                Vector256<short> s0_0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector256<short> s1_0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 0)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 16)))).AsSByte());
+                Vector256<short> s2_0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 0)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 16)))).AsSByte());
+                Vector256<short> s3_0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 0)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 16)))).AsSByte());
                 Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
                 Vector256<byte> q1_0 = w1 & codeMask;
                 Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb1, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb1, 96).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb2, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb2, 96).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb3, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb3, 96).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 4)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 20)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 4)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 20)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 4)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 20)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 4)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 20)))).AsSByte());
                 Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
                 Vector256<byte> q2_0 = w2 & codeMask;
                 Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb1, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb1, 160).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb2, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb2, 160).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb3, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb3, 160).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 8)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 24)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 8)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 24)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 8)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 24)))).AsSByte());
                 Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
                 Vector256<byte> q3_0 = w3 & codeMask;
                 Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
-                s1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb1, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb1, 224).AsSByte());
-                s2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb2, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb2, 224).AsSByte());
-                s3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb3, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb3, 224).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
-                i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
-                Vector256<int> i1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1, ones);
-                i1 -= Vector256.Create(8 * Unsafe.Add(ref xc1, 0));
-                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
-                Vector256<int> i2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2, ones);
-                i2 -= Vector256.Create(8 * Unsafe.Add(ref xc2, 0));
-                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
-                Vector256<int> i3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3, ones);
-                i3 -= Vector256.Create(8 * Unsafe.Add(ref xc3, 0));
-                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 12)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 28)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 12)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 28)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 12)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 28)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 12)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 28)))).AsSByte());
+                Vector256<int> t0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0_0, ones);
+                Vector256<int> t1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s1_0, ones);
+                Vector256<int> t2 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s2_0, ones);
+                Vector256<int> t3 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s3_0, ones);
+                t0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                t1 -= Vector256.Create(8 * Unsafe.Add(ref xc1, 0));
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
+                t2 -= Vector256.Create(8 * Unsafe.Add(ref xc2, 0));
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
+                t3 -= Vector256.Create(8 * Unsafe.Add(ref xc3, 0));
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
             }
             p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
-            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
             xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
             xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
-            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf * 8);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf);
             xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
             xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 32);
-            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf * 8);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf);
             xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
             xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 32);
-            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf * 8);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf);
             xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
             xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 32);
         }
@@ -1220,7 +1255,7 @@ public static partial class Q4_0Dot
         Vector256<byte> codeMask = Vector256.Create((byte)15);
         Vector256<short> ones = Vector256.Create((short)1);
         Vector256<float> acc0 = Vector256<float>.Zero;
-        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * 8 * k);
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
         ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
         ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
         ref byte p = ref group;
@@ -1235,25 +1270,184 @@ public static partial class Q4_0Dot
                 Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
                 Vector256<byte> q0_0 = w0 & codeMask;
                 Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
-                Vector256<short> s0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.LoadUnsafe(ref xb0, 0).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.LoadUnsafe(ref xb0, 32).AsSByte());
+                Vector256<short> s0_0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
                 Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
                 Vector256<byte> q1_0 = w1 & codeMask;
                 Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.LoadUnsafe(ref xb0, 64).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.LoadUnsafe(ref xb0, 96).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 4)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 20)))).AsSByte());
                 Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
                 Vector256<byte> q2_0 = w2 & codeMask;
                 Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.LoadUnsafe(ref xb0, 128).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.LoadUnsafe(ref xb0, 160).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
                 Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
                 Vector256<byte> q3_0 = w3 & codeMask;
                 Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
-                s0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.LoadUnsafe(ref xb0, 192).AsSByte()) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.LoadUnsafe(ref xb0, 224).AsSByte());
-                Vector256<int> i0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0, ones);
-                i0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
-                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(i0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 12)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 28)))).AsSByte());
+                Vector256<int> t0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(s0_0, ones);
+                t0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
             }
             p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
-            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf * 8);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
+        }
+        y0 = acc0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x4Vnni(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<byte> codeMask = Vector256.Create((byte)15);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * k);
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
+        ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 32));
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * k);
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
+        ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 32));
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * k);
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
+        ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 32));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
+                Vector256<byte> q0_0 = w0 & codeMask;
+                Vector256<int> a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                Vector256<int> a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 0)))).AsSByte());
+                Vector256<int> a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 0)))).AsSByte());
+                Vector256<int> a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 0)))).AsSByte());
+                Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 16)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 16)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 16)))).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
+                Vector256<byte> q1_0 = w1 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 4)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 4)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 4)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 4)))).AsSByte());
+                Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 20)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 20)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 20)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 20)))).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
+                Vector256<byte> q2_0 = w2 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 8)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 8)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 8)))).AsSByte());
+                Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 24)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 24)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 24)))).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
+                Vector256<byte> q3_0 = w3 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 12)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 12)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 12)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 12)))).AsSByte());
+                Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 28)))).AsSByte());
+                a1_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a1_0_0, q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 28)))).AsSByte());
+                a2_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a2_0_0, q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 28)))).AsSByte());
+                a3_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a3_0_0, q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 28)))).AsSByte());
+                Vector256<int> t0 = a0_0_0;
+                Vector256<int> t1 = a1_0_0;
+                Vector256<int> t2 = a2_0_0;
+                Vector256<int> t3 = a3_0_0;
+                t0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+                t1 -= Vector256.Create(8 * Unsafe.Add(ref xc1, 0));
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t1), fa * Vector256.Create(Unsafe.Add(ref xd1, 0)), acc1);
+                t2 -= Vector256.Create(8 * Unsafe.Add(ref xc2, 0));
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t2), fa * Vector256.Create(Unsafe.Add(ref xd2, 0)), acc2);
+                t3 -= Vector256.Create(8 * Unsafe.Add(ref xc3, 0));
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t3), fa * Vector256.Create(Unsafe.Add(ref xd3, 0)), acc3);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
+            xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 32);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
+            xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 32);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
+            xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 32);
+        }
+        y0 = acc0;
+        y1 = acc1;
+        y2 = acc2;
+        y3 = acc3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x1Vnni(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
+    {
+        Vector256<byte> codeMask = Vector256.Create((byte)15);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                Vector256<byte> w0 = Vector256.LoadUnsafe(ref p, 16);
+                Vector256<byte> q0_0 = w0 & codeMask;
+                Vector256<int> a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                Vector256<byte> q0_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector256<int> a0_0_1 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector256<byte> w1 = Vector256.LoadUnsafe(ref p, 48);
+                Vector256<byte> q1_0 = w1 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q1_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 4)))).AsSByte());
+                Vector256<byte> q1_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w1.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_1 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_1, q1_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 20)))).AsSByte());
+                Vector256<byte> w2 = Vector256.LoadUnsafe(ref p, 80);
+                Vector256<byte> q2_0 = w2 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q2_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                Vector256<byte> q2_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_1 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_1, q2_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                Vector256<byte> w3 = Vector256.LoadUnsafe(ref p, 112);
+                Vector256<byte> q3_0 = w3 & codeMask;
+                a0_0_0 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_0, q3_0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 12)))).AsSByte());
+                Vector256<byte> q3_1 = System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w3.AsUInt16(), 4).AsByte() & codeMask;
+                a0_0_1 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(a0_0_1, q3_1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 28)))).AsSByte());
+                Vector256<int> t0 = a0_0_0 + a0_0_1;
+                t0 -= Vector256.Create(8 * Unsafe.Add(ref xc0, 0));
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(t0), fa * Vector256.Create(Unsafe.Add(ref xd0, 0)), acc0);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
             xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
             xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
         }

@@ -30,19 +30,24 @@ public sealed class InterleavedKernelTests : IDisposable
     }
 
     [Fact]
-    public void TheUnsigned4And2BitFormatsHaveTheInterleavedKernel()
+    public void TheUnsigned2To6BitFormatsHaveTheInterleavedKernel()
     {
         var names = KernelGenFormatRegistry.Formats.Where(f => f.Interleave8 is not null).Select(f => f.Name).Order().ToArray();
-        Assert.Equal(new[] { "GQ4_G128", "GQ4_G32", "Q4_0", "Q4_1", "Q4_K", "TQ2_0" }, names);
+        Assert.Equal(new[] { "GQ4_G128", "GQ4_G32", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "TQ2_0" }, names);
         // Q4_0 and GQ4 layouts cost no extra byte; Q4_K stores its 6-bit scales and mins as bytes (+2.8 %).
         Assert.Equal(8 * 18, Q4_0Dot.InterleavedBlockBytes);
         Assert.Equal(8 * 67, GQ4_G128Dot.InterleavedBlockBytes);
         Assert.Equal(8 * 144 + 32, Q4_KDot.InterleavedBlockBytes);
         Assert.Equal(8 * 66, TQ2_0Dot.InterleavedBlockBytes);
+        // Q6_K: 4-bit low planes, then the 2-bit high planes, signed sub-scales per 16 as bytes: no extra byte.
+        Assert.Equal(8 * 210, Q6_KDot.InterleavedBlockBytes);
         // TQ1_0's base-3 digits would take 2 bits each here, 22 % more bytes than its rows: it keeps the row kernel.
         Assert.Null(Dequantizer.GetFormat("TQ1_0").Interleave8);
         // The k-quant pairs with Q8_K as in ggml, so its blocks stay in int32; the others read scales per 32.
         Assert.Equal(256, Q4_KDot.InterleavedActivationBlock);
+        Assert.Equal(256, Q6_KDot.InterleavedActivationBlock);
+        Assert.Equal(16, Q6_KDot.InterleavedSumSpan); // ggml's Q8_K bsums: Q6_K's offset 32 times its sub-scales per 16
+        Assert.Equal(32, Q4_0Dot.InterleavedSumSpan);
         Assert.Equal(32, Q4_0Dot.InterleavedActivationBlock);
         Assert.Equal(32, GQ4_G128Dot.InterleavedActivationBlock);
     }
@@ -133,13 +138,11 @@ public sealed class InterleavedKernelTests : IDisposable
         var y = new float[batch * n];
         matrix.MatMul(x, batch, y, _pool);
         matrix.MatVec(x.AsSpan(0, k), y, _pool);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        Assert.Equal(0, MatMulReference.FewestBytesAllocated(() =>
         {
             matrix.MatMul(x, batch, y, _pool);
             matrix.MatVec(x.AsSpan(0, k), y, _pool);
-        }
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }));
     }
 
     public void Dispose() => _pool.Dispose();

@@ -8,7 +8,7 @@ namespace KernelGen.Generators.Emit.Dot;
 /// Emits the 8-row interleaved kernel of an <see cref="InterleavedDotPlan"/> into <c>&lt;F&gt;Dot</c>:
 /// <c>Interleave8</c> (the one-time repack of 8 GGUF rows, through the codec's own <c>DecodeFields</c>) and
 /// <c>RowsInterleaved8</c> (AVX2). Per 32-element chunk of 8 rows: four (4-bit) or two (2-bit) 32-byte code loads,
-/// each bit plane masked and multiplied (vpmaddubsw) with pre-broadcast activations, the eight 16-bit pair sums added
+/// each bit plane masked and multiplied (vpmaddubsw) with a quad of activations broadcast to the 8 rows, the eight 16-bit pair sums added
 /// (at most 8·2·15·127, no saturation), one vpmaddwd (by the sub-scale a, or by 1) to 8 int32 lanes = 8 rows, one convert and one FMA with
 /// A·d_x. The bias term M·Σx is one more FMA per chunk (sub-block b) or per block. Batches run four activation rows per
 /// pass so each unpacked chunk feeds 32 row-activation products.
@@ -27,14 +27,19 @@ internal static class InterleavedDotEmitter
         w.WriteLine($"public const int InterleavedBlockBytes = {plan.BlockBytes};");
         w.WriteLine("/// <summary>Activation values per int8 scale <see cref=\"RowsInterleaved8\"/> reads: 32, or 256 (ggml's Q8_K pairing).</summary>");
         w.WriteLine($"public const int InterleavedActivationBlock = {plan.ActivationBlock};");
+        w.WriteLine("/// <summary>Activation values per integer sum <see cref=\"RowsInterleaved8\"/> reads (xqs): 16 with the Q8_K pairing (ggml's bsums), else 32.</summary>");
+        w.WriteLine($"public const int InterleavedSumSpan = {plan.SumSpan};");
         w.WriteLine();
         EmitPacker(w, spec, plan, codec);
         w.WriteLine();
         EmitDriver(w);
-        foreach (int acts in new[] { 4, 1 })
+        foreach (bool vnni in new[] { false, true })
         {
-            w.WriteLine();
-            EmitTile(w, spec, plan, acts);
+            foreach (int acts in new[] { 4, 1 })
+            {
+                w.WriteLine();
+                EmitTile(w, spec, plan, acts, vnni);
+            }
         }
     }
 
@@ -87,11 +92,23 @@ internal static class InterleavedDotEmitter
         w.OpenBlock($"for (int g = 0; g < {plan.LoadsPerChunk}; g++)");
         w.OpenBlock("for (int j = 0; j < 4; j++)");
         // Plane p of load g holds element 32c + (32 / planes)·p + 4g + j (InterleavedDotPlan.QuadStart).
+        string lowMask = plan.HighBits == 0 ? "" : $" & {(1 << plan.LowBits) - 1}";
         string planes = string.Join(" | ", Enumerable.Range(0, plan.Planes).Select(p =>
-            $"({q}[32 * c + {32 / plan.Planes * p} + 4 * g + j] << {p * plan.CodeBits})"));
+            $"(({q}[32 * c + {32 / plan.Planes * p} + 4 * g + j]{lowMask}) << {p * plan.LowBits})"));
         w.WriteLine($"o[{plan.CodesOffset} + {plan.ChunkCodeBytes} * c + 32 * g + 4 * r + j] = (byte)({planes});");
         w.CloseBlock();
         w.CloseBlock();
+        if (plan.HighBits != 0)
+        {
+            // High load h, plane p: the high bits of the quad at HighQuadStart(h, p).
+            w.OpenBlock($"for (int h = 0; h < {plan.HighLoads}; h++)");
+            w.OpenBlock("for (int j = 0; j < 4; j++)");
+            string highs = string.Join(" | ", Enumerable.Range(0, 8 / plan.HighBits).Select(p =>
+                $"(({q}[32 * c + 16 * {p % 2} + 4 * (2 * h + {p / 2}) + j] >> {plan.LowBits}) << {p * plan.HighBits})"));
+            w.WriteLine($"o[{plan.CodesOffset} + {plan.ChunkCodeBytes} * c + {32 * plan.LoadsPerChunk} + 32 * h + 4 * r + j] = (byte)({highs});");
+            w.CloseBlock();
+            w.CloseBlock();
+        }
         w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
@@ -104,8 +121,9 @@ internal static class InterleavedDotEmitter
         w.WriteLine("/// <summary>");
         w.WriteLine("/// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by");
         w.WriteLine("/// <see cref=\"Interleave8\"/>, rowBytes = bytes of one group; rowStart a multiple of 8 (rowEnd may cut the last group).");
-        w.WriteLine("/// Activation row b: xq[b·8k..] in KernelGenHelpers.BroadcastQuads form, xd[b·k/A..] (one scale per");
-        w.WriteLine("/// A = <see cref=\"InterleavedActivationBlock\"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/32..] (Σxq per 32); x is not read.");
+        w.WriteLine("/// Activation row b: xq[b·k..] (int8), xd[b·k/A..] (one scale per");
+        w.WriteLine("/// A = <see cref=\"InterleavedActivationBlock\"/> values), xs[b·k/16..] (dequantized sum per 16), xqs[b·k/S..] (Σxq per");
+        w.WriteLine("/// S = <see cref=\"InterleavedSumSpan\"/> values); x is not read.");
         w.WriteLine("/// </summary>");
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.OpenBlock("public static void RowsInterleaved8" + Signature);
@@ -124,8 +142,15 @@ internal static class InterleavedDotEmitter
         foreach (int acts in new[] { 4, 1 })
         {
             w.OpenBlock(acts == 4 ? "for (; b + 4 <= batch; b += 4)" : "for (; b < batch; b++)");
-            string outs = string.Join(", ", Enumerable.Range(0, acts).Select(j => $"out Vector256<float> v{j}"));
-            w.WriteLine($"Group8x{acts}(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * 8 * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / 32)), {outs});");
+            w.WriteLine($"Vector256<float> {string.Join(", ", Enumerable.Range(0, acts).Select(j => $"v{j}"))};");
+            string outs = string.Join(", ", Enumerable.Range(0, acts).Select(j => $"out v{j}"));
+            string args = $"(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), {outs});";
+            w.OpenBlock("if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)");
+            w.WriteLine($"Group8x{acts}Vnni{args}");
+            w.CloseBlock();
+            w.OpenBlock("else");
+            w.WriteLine($"Group8x{acts}{args}");
+            w.CloseBlock();
             for (int j = 0; j < acts; j++)
             {
                 w.WriteLine($"Store8(v{j}, ref Unsafe.Add(ref y, (b + {j}) * yStride + r), valid, part);");
@@ -152,22 +177,27 @@ internal static class InterleavedDotEmitter
     /// <summary>
     /// One group of 8 rows against <paramref name="acts"/> activation rows, over all blocks. With one activation scale
     /// per 32 (<see cref="InterleavedDotPlan.ActivationBlock"/>) each chunk is converted and scaled on its own; with one
-    /// per block (Q8_K pairing) the chunks' sums, sub-scaled by vpmaddwd, and the sub-mins times the activation sums
-    /// stay in int32 until the block ends.
+    /// per block (Q8_K pairing) the chunks' sums, sub-scaled by vpmaddwd, and the sub-mins (or the constant offset's
+    /// sub-scales) times the activation sums per 16 stay in int32 until the block ends.
     /// </summary>
-    private static void EmitTile(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, int acts)
+    private static void EmitTile(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, int acts, bool vnni)
     {
         var js = Enumerable.Range(0, acts).ToArray();
         bool bias = plan.BiasField is not null;
         bool blockScale = plan.ActivationBlock == spec.BlockElements && plan.Chunks > 1;
         bool floatSums = bias && !blockScale;
         bool chunkSums = plan.Dot.ConstantOffset != 0 || blockScale;
+        var sumMultiplier = plan.SumMultiplier;
         const string X86 = "System.Runtime.Intrinsics.X86.";
         string outs = string.Join(", ", js.Select(j => $"out Vector256<float> y{j}"));
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.OpenBlock($"private static void Group8x{acts}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
-        w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.CodeBits) - 1});");
-        if (plan.SubScale is null)
+        w.OpenBlock($"private static void Group8x{acts}{(vnni ? "Vnni" : "")}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
+        w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.LowBits) - 1});");
+        if (plan.HighBits != 0)
+        {
+            w.WriteLine($"Vector256<byte> highMask = Vector256.Create((byte){((1 << plan.HighBits) - 1) << plan.LowBits});");
+        }
+        if (plan.SubScale is null && !vnni)
         {
             w.WriteLine("Vector256<short> ones = Vector256.Create((short)1);");
         }
@@ -178,7 +208,7 @@ internal static class InterleavedDotEmitter
             {
                 w.WriteLine($"Vector256<float> accM{j} = Vector256<float>.Zero;");
             }
-            w.WriteLine($"ref sbyte xb{j} = ref Unsafe.Add(ref xb, {j} * 8 * k);");
+            w.WriteLine($"ref sbyte xb{j} = ref Unsafe.Add(ref xb, {j} * k);");
             w.WriteLine($"ref float xd{j} = ref Unsafe.Add(ref xd, {j} * (k / {plan.ActivationBlock}));");
             if (floatSums)
             {
@@ -186,7 +216,7 @@ internal static class InterleavedDotEmitter
             }
             if (chunkSums)
             {
-                w.WriteLine($"ref int xc{j} = ref Unsafe.Add(ref xc, {j} * (k / 32));");
+                w.WriteLine($"ref int xc{j} = ref Unsafe.Add(ref xc, {j} * (k / {plan.SumSpan}));");
             }
         }
         w.WriteLine("ref byte p = ref group;");
@@ -207,7 +237,7 @@ internal static class InterleavedDotEmitter
             foreach (int j in js)
             {
                 w.WriteLine($"Vector256<int> is{j} = Vector256<int>.Zero;");
-                if (bias)
+                if (sumMultiplier is not null && bias)
                 {
                     w.WriteLine($"Vector256<int> im{j} = Vector256<int>.Zero;");
                 }
@@ -224,36 +254,30 @@ internal static class InterleavedDotEmitter
             {
                 w.WriteLine($"KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, {PrefetchDistance + 64 * line}));");
             }
-            if (plan.SubScale is { } a)
+            if (vnni)
             {
-                int index = c * 32 / a.GroupSize;
-                w.WriteLine($"Vector256<short> mul = KernelGenHelpers.PairBytes8(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * index}));");
+                EmitChunkProductsVnni(w, plan, c, js);
             }
-            EmitChunkProducts(w, plan, c, js);
-            string mulName = plan.SubScale is null ? "ones" : "mul";
-            if (blockScale && bias && c % 2 == 0)
+            else
             {
-                // Sub-mins of this chunk and the next, row r in lanes 2r and 2r+1, times the two chunks' Σxq.
-                w.WriteLine($"Vector256<short> mins = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, {plan.SubBiasOffset + 8 * c}), ref Unsafe.Add(ref p, {plan.SubBiasOffset + 8 * (c + 1)}));");
+                EmitChunkProducts(w, plan, c, js, EmitMultipliers(w, plan, c));
+            }
+            if (sumMultiplier is not null)
+            {
+                EmitSumTerms(w, plan, sumMultiplier, c, js, bias);
             }
             foreach (int j in js)
             {
-                string madd = $"{X86}Avx2.MultiplyAddAdjacent(s{j}, {mulName})";
                 if (blockScale)
                 {
-                    w.WriteLine($"is{j} += {madd};");
-                    if (bias && c % 2 == 0)
-                    {
-                        w.WriteLine($"im{j} += {X86}Avx2.MultiplyAddAdjacent(mins, KernelGenHelpers.Pair16(Unsafe.Add(ref xc{j}, {c}), Unsafe.Add(ref xc{j}, {c + 1})));");
-                    }
+                    w.WriteLine($"is{j} += t{j};");
                     continue;
                 }
-                w.WriteLine($"Vector256<int> i{j} = {madd};");
                 if (plan.Dot.ConstantOffset != 0)
                 {
-                    w.WriteLine($"i{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}));");
+                    w.WriteLine($"t{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}));");
                 }
-                w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(i{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
+                w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(t{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
                 if (plan.SubBias is { } sb)
                 {
                     int index = c * 32 / sb.GroupSize;
@@ -286,7 +310,7 @@ internal static class InterleavedDotEmitter
         w.WriteLine("p = ref Unsafe.Add(ref p, InterleavedBlockBytes);");
         foreach (int j in js)
         {
-            w.WriteLine($"xb{j} = ref Unsafe.Add(ref xb{j}, BlockElementsOf * 8);");
+            w.WriteLine($"xb{j} = ref Unsafe.Add(ref xb{j}, BlockElementsOf);");
             w.WriteLine($"xd{j} = ref Unsafe.Add(ref xd{j}, BlockElementsOf / {plan.ActivationBlock});");
             if (floatSums)
             {
@@ -294,7 +318,7 @@ internal static class InterleavedDotEmitter
             }
             if (chunkSums)
             {
-                w.WriteLine($"xc{j} = ref Unsafe.Add(ref xc{j}, BlockElementsOf / 32);");
+                w.WriteLine($"xc{j} = ref Unsafe.Add(ref xc{j}, BlockElementsOf / {plan.SumSpan});");
             }
         }
         w.CloseBlock();
@@ -306,39 +330,235 @@ internal static class InterleavedDotEmitter
     }
 
     /// <summary>
-    /// s{j}: the 16 pair sums of chunk <paramref name="c"/> of 8 rows times activation row j, from its 32-byte code
-    /// loads; each bit plane (<see cref="InterleavedDotPlan.QuadStart"/>) multiplied with its pre-broadcast activations.
+    /// The vpmaddwd multipliers of chunk <paramref name="c"/>, one per 16-element half (sub-scales per 16) or one for
+    /// the chunk (sub-scale per 32 or more, or none: ones); returns their names indexed by half.
     /// </summary>
-    private static void EmitChunkProducts(SourceWriter w, InterleavedDotPlan plan, int c, int[] js)
+    private static string[] EmitMultipliers(SourceWriter w, InterleavedDotPlan plan, int c)
     {
-        for (int g = 0; g < plan.LoadsPerChunk; g++)
+        if (plan.SubScale is not { } a)
         {
-            w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {plan.CodesOffset + plan.ChunkCodeBytes * c + 32 * g});");
-            var products = new List<string>[js.Length];
-            for (int i = 0; i < js.Length; i++)
+            return new[] { "ones", "ones" };
+        }
+        string pair = plan.SubScaleSigned ? "PairSBytes8" : "PairBytes8";
+        if (a.GroupSize == 16)
+        {
+            for (int half = 0; half < 2; half++)
             {
-                products[i] = new List<string>();
+                w.WriteLine($"Vector256<short> mul{half} = KernelGenHelpers.{pair}(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * (2 * c + half)}));");
             }
-            for (int plane = 0; plane < plan.Planes; plane++)
+            return new[] { "mul0", "mul1" };
+        }
+        w.WriteLine($"Vector256<short> mul = KernelGenHelpers.{pair}(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * (c * 32 / a.GroupSize)}));");
+        return new[] { "mul", "mul" };
+    }
+
+    /// <summary>
+    /// With the Q8_K pairing: im{j} += (or, for a constant offset c, is{j} −= c ·) the sub-block integers of <paramref name="array"/> (groups of 16 or 32) times
+    /// the activation sums of those groups, one vpmaddwd per pair of groups (row r in lanes 2r, 2r+1), emitted at the
+    /// chunk where the pair starts. xc holds sums per 16.
+    /// </summary>
+    private static void EmitSumTerms(SourceWriter w, InterleavedDotPlan plan, PackedArraySpec array, int c, int[] js, bool bias)
+    {
+        int group = array.GroupSize;
+        if (32 * c % (2 * group) != 0)
+        {
+            return;
+        }
+        int g0 = 32 * c / group;
+        string pair = array.IsSigned ? "PairRows16Signed" : "PairRows16";
+        w.WriteLine($"Vector256<short> sm = KernelGenHelpers.{pair}(ref Unsafe.Add(ref p, {plan.SumMultiplierOffset + 8 * g0}), ref Unsafe.Add(ref p, {plan.SumMultiplierOffset + 8 * (g0 + 1)}));");
+        string Sum(int j, int g) => group == 16
+            ? $"Unsafe.Add(ref xc{j}, {g})"
+            : $"Unsafe.Add(ref xc{j}, {2 * g}) + Unsafe.Add(ref xc{j}, {2 * g + 1})";
+        foreach (int j in js)
+        {
+            string madd = $"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16({Sum(j, g0)}, {Sum(j, g0 + 1)}))";
+            // With a bias the sums meet B later (im); a constant offset c folds into the integer sum at once
+            // (W = q − c: Σ a·(q − c)·xq = Σ a·q·xq − c·Σ a·Σxq, exact in int32), one accumulator fewer per activation row.
+            w.WriteLine(bias ? $"im{j} += {madd};" : $"is{j} -= {madd} * {plan.Dot.ConstantOffset};");
+        }
+    }
+
+    /// <summary>
+    /// t{j}: the int32 sums (8 lanes = 8 rows) of chunk <paramref name="c"/> times activation row j, sub-scaled. Each
+    /// bit plane of the code loads (<see cref="InterleavedDotPlan.QuadStart"/>; 6-bit codes OR in their high bits)
+    /// is multiplied with its quad of activations broadcast to 8 rows (vpmaddubsw); the 16-bit pair sums of one multiplier (one per
+    /// 16-element half, or one per chunk) are added in runs of at most <see cref="InterleavedDotPlan.ProductsPerInt16"/>
+    /// and widened by vpmaddwd with it. Loads are taken in groups that fill one run; a group of all the loads adds
+    /// each load's products as it goes (few live registers), a smaller group (6-bit) unpacks its codes first.
+    /// </summary>
+    private static void EmitChunkProducts(SourceWriter w, InterleavedDotPlan plan, int c, int[] js, string[] muls)
+    {
+        const string Avx2 = "System.Runtime.Intrinsics.X86.Avx2.";
+        bool twoMultipliers = muls[0] != muls[1];
+        int keys = twoMultipliers ? 2 : 1;
+        int perKeyPerLoad = plan.Planes / keys;
+        int loadsPerGroup = System.Math.Max(1, System.Math.Min(plan.LoadsPerChunk, plan.ProductsPerInt16 / perKeyPerLoad));
+        int codeBase = plan.CodesOffset + plan.ChunkCodeBytes * c;
+        var tDeclared = new HashSet<int>();
+        var sDeclared = new HashSet<string>(); // locals declared in this chunk's scope
+        var sPending = new HashSet<string>(); // int16 runs not yet widened
+        var highLoaded = new HashSet<int>();
+        string Code(int g, int plane) => EmitCode(w, plan, codeBase, g, plane, highLoaded);
+        string Product(int j, int g, int plane, string code) =>
+            $"{Avx2}MultiplyAddAdjacent({code}, {Quad(j, c, plan.QuadStart(g, plane))})";
+        void Add(int j, int key, string product)
+        {
+            string s = $"s{j}_{key}";
+            w.WriteLine(!sPending.Add(s) ? $"{s} += {product};" : sDeclared.Add(s) ? $"Vector256<short> {s} = {product};" : $"{s} = {product};");
+        }
+        void Flush(int j, int key)
+        {
+            string s = $"s{j}_{key}";
+            if (!sPending.Remove(s))
             {
-                string bits = plane == 0 ? $"w{g}" : $"System.Runtime.Intrinsics.X86.Avx2.ShiftRightLogical(w{g}.AsUInt16(), {plane * plan.CodeBits}).AsByte()";
-                w.WriteLine($"Vector256<byte> q{g}_{plane} = {bits} & codeMask;");
-                foreach (int j in js)
+                return;
+            }
+            string madd = $"{Avx2}MultiplyAddAdjacent({s}, {muls[key]})";
+            w.WriteLine(tDeclared.Add(j) ? $"Vector256<int> t{j} = {madd};" : $"t{j} += {madd};");
+        }
+        int Key(int g, int plane) => twoMultipliers ? InterleavedDotPlan.Half(plan.QuadStart(g, plane)) : 0;
+        for (int g0 = 0; g0 < plan.LoadsPerChunk; g0 += loadsPerGroup)
+        {
+            var loads = Enumerable.Range(g0, System.Math.Min(loadsPerGroup, plan.LoadsPerChunk - g0)).ToArray();
+            bool unpackFirst = loads.Length < plan.LoadsPerChunk;
+            var codes = new Dictionary<(int, int), string>();
+            foreach (int g in loads)
+            {
+                w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {codeBase + 32 * g});");
+                if (unpackFirst)
                 {
-                    products[j].Add($"System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(q{g}_{plane}, Vector256.LoadUnsafe(ref xb{j}, {BroadcastOffset(c, plan.QuadStart(g, plane))}).AsSByte())");
+                    for (int plane = 0; plane < plan.Planes; plane++)
+                    {
+                        codes[(g, plane)] = Code(g, plane);
+                    }
+                }
+                else
+                {
+                    var mine = Enumerable.Range(0, plan.Planes).Select(plane => Code(g, plane)).ToArray();
+                    foreach (int j in js)
+                    {
+                        for (int plane = 0; plane < plan.Planes; plane++)
+                        {
+                            Add(j, Key(g, plane), Product(j, g, plane, mine[plane]));
+                        }
+                    }
                 }
             }
-            foreach (int j in js)
+            if (unpackFirst)
             {
-                for (int i = 0; i < products[j].Count; i += 2)
+                foreach (int j in js)
                 {
-                    string pair = $"{products[j][i]} + {products[j][i + 1]}";
-                    w.WriteLine(g == 0 && i == 0 ? $"Vector256<short> s{j} = {pair};" : $"s{j} += {pair};");
+                    for (int key = 0; key < keys; key++)
+                    {
+                        foreach (int g in loads)
+                        {
+                            for (int plane = 0; plane < plan.Planes; plane++)
+                            {
+                                if (Key(g, plane) == key)
+                                {
+                                    Add(j, key, Product(j, g, plane, codes[(g, plane)]));
+                                }
+                            }
+                        }
+                        Flush(j, key);
+                    }
+                }
+            }
+            else
+            {
+                foreach (int j in js)
+                {
+                    for (int key = 0; key < keys; key++)
+                    {
+                        Flush(j, key);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Where KernelGenHelpers.BroadcastQuads put the 8-row copies of elements start..start+3 of chunk c.</summary>
-    private static int BroadcastOffset(int c, int start) => 256 * c + (start < 16 ? 64 * (start / 4) : 64 * ((start - 16) / 4) + 32);
+    /// <summary>
+    /// <see cref="EmitChunkProducts"/> with AVX-VNNI: each bit plane's 4-byte row quads meet their activations in one
+    /// vpdpbusd straight into int32 (no 16-bit stage, so no run limit), accumulated per multiplier key (two
+    /// accumulators in the one-activation tile, to break the dependency chain); sub-scales multiply the int32 sums
+    /// (vpmulld) once per key.
+    /// </summary>
+    private static void EmitChunkProductsVnni(SourceWriter w, InterleavedDotPlan plan, int c, int[] js)
+    {
+        bool twoKeys = plan.SubScale is { GroupSize: 16 };
+        int keys = twoKeys ? 2 : 1;
+        int chains = js.Length == 1 ? 2 : 1;
+        int codeBase = plan.CodesOffset + plan.ChunkCodeBytes * c;
+        var highLoaded = new HashSet<int>();
+        var declared = new HashSet<string>();
+        for (int g = 0; g < plan.LoadsPerChunk; g++)
+        {
+            w.WriteLine($"Vector256<byte> w{g} = Vector256.LoadUnsafe(ref p, {codeBase + 32 * g});");
+            for (int plane = 0; plane < plan.Planes; plane++)
+            {
+                string code = EmitCode(w, plan, codeBase, g, plane, highLoaded);
+                int key = twoKeys ? InterleavedDotPlan.Half(plan.QuadStart(g, plane)) : 0;
+                int chain = (g * plan.Planes + plane) % chains;
+                foreach (int j in js)
+                {
+                    string acc = $"a{j}_{key}_{chain}";
+                    bool first = declared.Add(acc);
+                    string dot = $"System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd({(first ? "Vector256<int>.Zero" : acc)}, {code}, {Quad(j, c, plan.QuadStart(g, plane))})";
+                    w.WriteLine(first ? $"Vector256<int> {acc} = {dot};" : $"{acc} = {dot};");
+                }
+            }
+        }
+        var scales = new string[keys];
+        if (plan.SubScale is { } a)
+        {
+            for (int key = 0; key < keys; key++)
+            {
+                int index = twoKeys ? 2 * c + key : c * 32 / a.GroupSize;
+                scales[key] = $"sc{key}";
+                w.WriteLine($"Vector256<int> sc{key} = KernelGenHelpers.{(a.IsSigned ? "SBytes8ToInt32" : "Bytes8ToInt32")}(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * index}));");
+            }
+        }
+        foreach (int j in js)
+        {
+            var terms = new List<string>();
+            for (int key = 0; key < keys; key++)
+            {
+                string sum = string.Join(" + ", Enumerable.Range(0, chains).Select(ch => $"a{j}_{key}_{ch}").Where(declared.Contains));
+                terms.Add(plan.SubScale is null ? sum : $"System.Runtime.Intrinsics.X86.Avx2.MultiplyLow({(sum.Contains('+') ? $"({sum})" : sum)}, {scales[key]})");
+            }
+            w.WriteLine($"Vector256<int> t{j} = {string.Join(" + ", terms)};");
+        }
+    }
+
+    /// <summary>Plane <paramref name="plane"/> of main load w{g} as unsigned codes (6-bit: the high bits ORed in); returns its local's name.</summary>
+    private static string EmitCode(SourceWriter w, InterleavedDotPlan plan, int codeBase, int g, int plane, HashSet<int> highLoaded)
+    {
+        const string Avx2 = "System.Runtime.Intrinsics.X86.Avx2.";
+        string name = $"q{g}_{plane}";
+        string bits = plane == 0 ? $"w{g}" : $"{Avx2}ShiftRightLogical(w{g}.AsUInt16(), {plane * plan.LowBits}).AsByte()";
+        w.WriteLine($"Vector256<byte> {name} = {bits} & codeMask;");
+        if (plan.HighBits != 0)
+        {
+            var (h, hp) = plan.HighPlane(g, plane);
+            if (highLoaded.Add(h))
+            {
+                w.WriteLine($"Vector256<byte> h{h} = Vector256.LoadUnsafe(ref p, {codeBase + 32 * plan.LoadsPerChunk + 32 * h});");
+            }
+            int shift = plan.LowBits - plan.HighBits * hp;
+            string moved = shift > 0 ? $"{Avx2}ShiftLeftLogical(h{h}.AsUInt16(), {shift}).AsByte()"
+                : shift < 0 ? $"{Avx2}ShiftRightLogical(h{h}.AsUInt16(), {-shift}).AsByte()"
+                : $"h{h}";
+            w.WriteLine($"{name} |= {moved} & highMask;");
+        }
+        return name;
+    }
+
+    /// <summary>Activations start..start+3 of chunk c of row j, broadcast to the 8 rows' lanes (one vpbroadcastd from memory).</summary>
+    /// <remarks>
+    /// Written out rather than through a helper: every inlined call adds JIT temporaries, and a four-row tile makes
+    /// hundreds of these; past the JIT's tracked-locals limit (1024) its locals live on the stack.
+    /// </remarks>
+    private static string Quad(int j, int c, int start) =>
+        $"Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb{j}, {32 * c + start})))).AsSByte()";
 }

@@ -3,17 +3,20 @@ using KernelGen.Generators.Model;
 namespace KernelGen.Generators.Emit.Dot;
 
 /// <summary>
-/// When a format's integer kernel (<see cref="IntegerDotPlan"/>) can also run on the 8-row interleaved layout: 4- or
-/// 2-bit unsigned codes (no codebook), S = A or A·f32(a), M = ±B, ±B·f32(b) or none, where A, B are f16 block fields and a, b
-/// are unsigned sub-block integers of at most 8 bits (a packed scale with groups of 32 or more, or a u8 block field).
-/// Q4_0, Q4_1, Q4_K, the GPTQ/AWQ kernel rows and TQ2_0 qualify.
+/// When a format's integer kernel (<see cref="IntegerDotPlan"/>) can also run on the 8-row interleaved layout: 2-, 4-
+/// or 6-bit unsigned codes (no codebook), S = A or A·f32(a), M = ±B, ±B·f32(b) or none, where A, B are f16 block fields,
+/// a is a sub-block integer of at most 8 bits, signed or not, with groups of 16 or a multiple of 32, and b an unsigned
+/// one with groups of 32 or more (or a u8 block field). Q4_0, Q4_1, Q4_K, Q6_K, the GPTQ/AWQ kernel rows and TQ2_0
+/// qualify.
 /// <para>
 /// The layout, per group of 8 rows and per block (<see cref="BlockBytes"/> bytes, every row's block k at the same place):
 /// A[8] (raw f16 bits), B[8] when B is another field than A, each sub-block integer array as [value index][row] bytes
 /// (a u8 field as [row]), then per 32-element chunk the codes of 8 rows in 32-byte loads of 8 rows × 4 bytes. 4-bit:
 /// load g = 0..3, row r, byte j holds element 32c+4g+j in bits 0..3 and 32c+16+4g+j in bits 4..7. 2-bit: load g = 0..1,
 /// byte j holds element 32c+8p+4g+j in bits 2p..2p+1 (p = 0..3). Each bit plane of a load meets one quad of
-/// activations pre-broadcast to 8 rows: no horizontal sums, one result lane per row.
+/// activations pre-broadcast to 8 rows: no horizontal sums, one result lane per row. 6-bit: the low 4 bits as the
+/// 4-bit layout, then two loads of the high 2 bits, placed so that low load g finds both its quads' high bits in high
+/// load g / 2 (<see cref="HighPlane"/>): one shift and mask each, then an OR, rebuild the 6-bit codes in registers.
 /// </para>
 /// </summary>
 internal sealed class InterleavedDotPlan
@@ -55,10 +58,40 @@ internal sealed class InterleavedDotPlan
         CodeBits = dot.Quant.Bits;
         BlockBytes = offset + Chunks * ChunkCodeBytes;
         // ggml pairs the k-quants with Q8_K (one activation scale per 256): with that pairing a whole block's integer
-        // sums, sub-scales and sub-mins included, accumulate before one conversion to float.
-        ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256 && subScale is { GroupSize: 32 }
-            && subBias is { GroupSize: 32 } && dot.ConstantOffset == 0 ? 256 : 32;
+        // sums, sub-scales and sub-mins (or the constant offset times the sub-scales) included, accumulate before one
+        // conversion to float.
+        ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256 && subScale is not null
+            && (subBias is { GroupSize: 32 }
+                ? dot.ConstantOffset == 0
+                : biasField is null && (dot.ConstantOffset == 0 || subScale.GroupSize is 16 or 32)) ? 256 : 32;
     }
+
+    /// <summary>
+    /// Integer sums of the activations per span of this many values the kernel reads (xqs): 16 with the Q8_K pairing
+    /// (ggml's bsums, for sub-blocks of 16), 32 otherwise.
+    /// </summary>
+    public int SumSpan => ActivationBlock == 256 ? 16 : 32;
+
+    /// <summary>
+    /// The sub-block integer the Q8_K pairing multiplies with the activation sums inside the block: b (the sub-mins)
+    /// when M has one, else a when the codes carry a constant offset (Q6_K's q − 32), else null.
+    /// </summary>
+    public PackedArraySpec? SumMultiplier => ActivationBlock != 256 ? null : SubBias ?? (Dot.ConstantOffset != 0 ? SubScale : null);
+
+    /// <summary>Offset of <see cref="SumMultiplier"/>'s bytes in a group block.</summary>
+    public int SumMultiplierOffset => SubBias is not null ? SubBiasOffset : SubScaleOffset;
+
+    /// <summary>True when the sub-scale a is a signed integer (sign-extended into the int16 multipliers).</summary>
+    public bool SubScaleSigned => SubScale?.IsSigned == true;
+
+    /// <summary>Largest code value: 2^bits − 1.</summary>
+    public int MaxCode => (1 << CodeBits) - 1;
+
+    /// <summary>
+    /// Byte products (vpmaddubsw results, each pair at most 2·MaxCode·127) one int16 accumulator can sum before
+    /// vpmaddwd widens it: 8 for 4-bit and 2-bit codes (a whole chunk), 2 for 6-bit.
+    /// </summary>
+    public int ProductsPerInt16 => System.Math.Min(8, 32767 / (2 * MaxCode * 127));
 
     /// <summary>
     /// Elements per activation scale the kernel reads: 32 (the int8 blocks of the row kernels), or the block size (256)
@@ -95,14 +128,32 @@ internal sealed class InterleavedDotPlan
 
     public int CodesOffset { get; }
 
-    /// <summary>Bits per code: 4 (two planes per byte) or 2 (four).</summary>
+    /// <summary>Bits per code: 4 (two planes per byte), 2 (four) or 6 (4-bit planes plus a 2-bit high part).</summary>
     public int CodeBits { get; }
 
-    /// <summary>Planes (codes) per byte.</summary>
-    public int Planes => 8 / CodeBits;
+    /// <summary>Bits of a code in the main loads: 4 for 6-bit codes, whose 2 high bits sit in separate loads.</summary>
+    public int LowBits => CodeBits == 6 ? 4 : CodeBits;
 
-    /// <summary>32-byte loads per chunk of 8 rows.</summary>
+    /// <summary>High bits per code stored after the main loads (6-bit codes: 2), else 0.</summary>
+    public int HighBits => CodeBits - LowBits;
+
+    /// <summary>Planes (codes) per byte of the main loads.</summary>
+    public int Planes => 8 / LowBits;
+
+    /// <summary>32-byte main loads per chunk of 8 rows.</summary>
     public int LoadsPerChunk => 4 / Planes * 2;
+
+    /// <summary>32-byte loads of high bits per chunk (after the main loads).</summary>
+    public int HighLoads => HighBits * 32 * Rows / 8 / 32;
+
+    /// <summary>
+    /// Where the high 2 bits of main load <paramref name="load"/>'s plane <paramref name="plane"/> sit: high load
+    /// load / 2, bits 2p..2p+1 with p = 2·(load % 2) + plane (<see cref="HighQuadStart"/> is the inverse).
+    /// </summary>
+    public (int Load, int Plane) HighPlane(int load, int plane) => (load / 2, 2 * (load % 2) + plane);
+
+    /// <summary>The first element (within the chunk) of the quad whose high bits high load h holds in plane p.</summary>
+    public int HighQuadStart(int h, int p) => 16 * (p % 2) + 4 * (2 * h + p / 2);
 
     /// <summary>Code bytes of one 32-element chunk of 8 rows.</summary>
     public int ChunkCodeBytes => 32 * CodeBits;
@@ -113,6 +164,9 @@ internal sealed class InterleavedDotPlan
     /// </summary>
     public int QuadStart(int load, int plane) => 32 / Planes * plane + 4 * load;
 
+    /// <summary>Which 16-element half of the chunk a quad starting at <paramref name="start"/> belongs to.</summary>
+    public static int Half(int start) => start / 16;
+
     /// <summary>32-element chunks per block.</summary>
     public int Chunks { get; }
 
@@ -121,17 +175,13 @@ internal sealed class InterleavedDotPlan
 
     public static InterleavedDotPlan? TryCreate(FormatSpec spec, IntegerDotPlan? dot)
     {
-        if (dot is null || dot.SignedWeights || dot.Codebook is not null || dot.Quant.Bits is not (2 or 4) || dot.Quant.IsSigned)
+        if (dot is null || dot.SignedWeights || dot.Codebook is not null || dot.Quant.Bits is not (2 or 4 or 6) || dot.Quant.IsSigned)
         {
             return null;
         }
-        if (!TryProduct(spec, dot.Scale, out var scaleField, out var subScale, out var subScaleField) || subScaleField is not null)
+        if (!TryProduct(spec, dot.Scale, out var scaleField, out var subScale, out var subScaleField, subScale: true) || subScaleField is not null)
         {
             return null;
-        }
-        if (subScale is not null && dot.ConstantOffset != 0)
-        {
-            return null; // −c·a·Σx per row would need a per-row integer multiply
         }
         FieldSpec? biasField = null;
         PackedArraySpec? subBias = null;
@@ -145,20 +195,27 @@ internal sealed class InterleavedDotPlan
                 negated = true;
                 m = n.Operand;
             }
-            if (!TryProduct(spec, m, out var bf, out subBias, out subBiasField))
+            if (!TryProduct(spec, m, out var bf, out subBias, out subBiasField, subScale: false))
             {
                 return null;
             }
             biasField = bf;
         }
         var plan = new InterleavedDotPlan(spec, dot, scaleField!, subScale, biasField, subBias, subBiasField, negated);
+        if (subScale is not null && dot.ConstantOffset != 0 && plan.SumMultiplier != subScale)
+        {
+            return null; // −c·a·Σx per row needs the per-sub-block sums of the Q8_K pairing
+        }
         // The layout exists to stream fewer cycles per byte; one that stores noticeably more bytes than the rows
         // (TQ1_0's base-3 digits as 2-bit codes: +22 %) would give that back in bandwidth.
         return plan.BlockBytes * 20 <= spec.BlockBytes * Rows * 21 ? plan : null;
     }
 
-    /// <summary>Matches F, F·f32(i) or f32(i)·F with F an f16 block field and i a sub-block array or u8 block field.</summary>
-    private static bool TryProduct(FormatSpec spec, ExprSpec e, out FieldSpec? field, out PackedArraySpec? array, out FieldSpec? intField)
+    /// <summary>
+    /// Matches F, F·f32(i) or f32(i)·F with F an f16 block field and i a sub-block array or u8 block field; a sub-scale
+    /// (<paramref name="subScale"/>) may also be signed and in groups of 16.
+    /// </summary>
+    private static bool TryProduct(FormatSpec spec, ExprSpec e, out FieldSpec? field, out PackedArraySpec? array, out FieldSpec? intField, bool subScale)
     {
         field = null;
         array = null;
@@ -178,8 +235,8 @@ internal sealed class InterleavedDotPlan
             return false;
         }
         field = f;
-        if (n.Kind == NameKind.Packed && spec.FindArray(n.Name) is { IsPerElement: false, IsSigned: false, Bits: <= 8 } a
-            && a.GroupSize % 32 == 0 && spec.BlockElements % a.GroupSize == 0)
+        if (n.Kind == NameKind.Packed && spec.FindArray(n.Name) is { IsPerElement: false, Bits: <= 8 } a
+            && (a.GroupSize % 32 == 0 || (subScale && a.GroupSize == 16)) && (subScale || !a.IsSigned) && spec.BlockElements % a.GroupSize == 0)
         {
             array = a;
             return true;
