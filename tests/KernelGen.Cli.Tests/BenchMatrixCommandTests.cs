@@ -96,6 +96,7 @@ public class BenchMatrixCommandTests
     [InlineData("Q4_0")]
     [InlineData("Q4_K")]
     [InlineData("Q6_K")]
+    [InlineData("Q8_0")]
     [InlineData("TQ2_0")]
     [InlineData("GPTQ4-g128")]
     public void InterleavedKernelsAgreeWithAndWithoutVnni(string format)

@@ -82,7 +82,7 @@ public static class KernelGenFormatRegistry
     private static readonly KernelGenFormatInfo[] s_formats =
     {
         new KernelGenFormatInfo("Q4_0", 2, 32, 18, "Q8_0", Q4_0Codec.DecodeRow, Q4_0Codec.DecodeRowScalar, Q4_0Codec.DecodeRowV128, Q4_0Codec.DecodeRowV256, Q4_0Codec.DecodeRowV512, Q4_0Dot.Rows, Q4_0Dot.ActivationKind, Q4_0Dot.Interleave8, Q4_0Dot.RowsInterleaved8, Q4_0Dot.InterleavedBlockBytes, Q4_0Dot.InterleavedActivationBlock),
-        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind, null, null, 0, 0),
+        new KernelGenFormatInfo("Q8_0", 8, 32, 34, "Q8_0", Q8_0Codec.DecodeRow, Q8_0Codec.DecodeRowScalar, Q8_0Codec.DecodeRowV128, Q8_0Codec.DecodeRowV256, Q8_0Codec.DecodeRowV512, Q8_0Dot.Rows, Q8_0Dot.ActivationKind, Q8_0Dot.Interleave8, Q8_0Dot.RowsInterleaved8, Q8_0Dot.InterleavedBlockBytes, Q8_0Dot.InterleavedActivationBlock),
     };
 
     /// <summary>Every generated format.</summary>

@@ -30,10 +30,10 @@ public sealed class InterleavedKernelTests : IDisposable
     }
 
     [Fact]
-    public void TheUnsigned2To6BitFormatsHaveTheInterleavedKernel()
+    public void TheUnsigned2To6BitAndSigned8BitFormatsHaveTheInterleavedKernel()
     {
         var names = KernelGenFormatRegistry.Formats.Where(f => f.Interleave8 is not null).Select(f => f.Name).Order().ToArray();
-        Assert.Equal(new[] { "GQ4_G128", "GQ4_G32", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "TQ2_0" }, names);
+        Assert.Equal(new[] { "GQ4_G128", "GQ4_G32", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "Q8_0", "Q8_1", "TQ2_0" }, names);
         // Q4_0 and GQ4 layouts cost no extra byte; Q4_K stores its 6-bit scales and mins as bytes (+2.8 %).
         Assert.Equal(8 * 18, Q4_0Dot.InterleavedBlockBytes);
         Assert.Equal(8 * 67, GQ4_G128Dot.InterleavedBlockBytes);
@@ -41,6 +41,8 @@ public sealed class InterleavedKernelTests : IDisposable
         Assert.Equal(8 * 66, TQ2_0Dot.InterleavedBlockBytes);
         // Q6_K: 4-bit low planes, then the 2-bit high planes, signed sub-scales per 16 as bytes: no extra byte.
         Assert.Equal(8 * 210, Q6_KDot.InterleavedBlockBytes);
+        // Q8_0: signed codes as they are (|w| times x with w's sign in the kernel).
+        Assert.Equal(8 * 34, Q8_0Dot.InterleavedBlockBytes);
         // TQ1_0's base-3 digits would take 2 bits each here, 22 % more bytes than its rows: it keeps the row kernel.
         Assert.Null(Dequantizer.GetFormat("TQ1_0").Interleave8);
         // The k-quant pairs with Q8_K as in ggml, so its blocks stay in int32; the others read scales per 32.
@@ -119,9 +121,9 @@ public sealed class InterleavedKernelTests : IDisposable
     [Fact]
     public void FormatsWithoutTheKernelAndInterleavedMatricesAreReturnedAsIs()
     {
-        var q8 = QuantizedMatrix.FromRows("Q8_0", MatMulReference.RandomRows(Dequantizer.GetFormat("Q8_0"), 64, 8, new Random(6)), 64, 8);
-        Assert.False(q8.CanInterleave);
-        Assert.Same(q8, q8.Interleaved());
+        var q5 = QuantizedMatrix.FromRows("Q5_0", MatMulReference.RandomRows(Dequantizer.GetFormat("Q5_0"), 64, 8, new Random(6)), 64, 8);
+        Assert.False(q5.CanInterleave); // 5-bit codes: no interleaved plan
+        Assert.Same(q5, q5.Interleaved());
         var q4 = QuantizedMatrix.FromRows("Q4_K", MatMulReference.RandomRows(Dequantizer.GetFormat("Q4_K"), 256, 16, new Random(7)), 256, 16).Interleaved();
         Assert.Same(q4, q4.Interleaved());
         Assert.Equal(q4.Layout, q4.Clone().Layout);

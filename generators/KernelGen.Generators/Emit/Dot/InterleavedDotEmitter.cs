@@ -192,7 +192,10 @@ internal static class InterleavedDotEmitter
         string outs = string.Join(", ", js.Select(j => $"out Vector256<float> y{j}"));
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.OpenBlock($"private static void Group8x{acts}{(vnni ? "Vnni" : "")}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
-        w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.LowBits) - 1});");
+        if (!plan.SignedCodes)
+        {
+            w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.LowBits) - 1});");
+        }
         if (plan.HighBits != 0)
         {
             w.WriteLine($"Vector256<byte> highMask = Vector256.Create((byte){((1 << plan.HighBits) - 1) << plan.LowBits});");
@@ -401,7 +404,7 @@ internal static class InterleavedDotEmitter
         var highLoaded = new HashSet<int>();
         string Code(int g, int plane) => EmitCode(w, plan, codeBase, g, plane, highLoaded);
         string Product(int j, int g, int plane, string code) =>
-            $"{Avx2}MultiplyAddAdjacent({code}, {Quad(j, c, plan.QuadStart(g, plane))})";
+            $"{Avx2}MultiplyAddAdjacent({code}, {Activation(plan, j, c, g, plane)})";
         void Add(int j, int key, string product)
         {
             string s = $"s{j}_{key}";
@@ -504,7 +507,7 @@ internal static class InterleavedDotEmitter
                 {
                     string acc = $"a{j}_{key}_{chain}";
                     bool first = declared.Add(acc);
-                    string dot = $"System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd({(first ? "Vector256<int>.Zero" : acc)}, {code}, {Quad(j, c, plan.QuadStart(g, plane))})";
+                    string dot = $"System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd({(first ? "Vector256<int>.Zero" : acc)}, {code}, {Activation(plan, j, c, g, plane)})";
                     w.WriteLine(first ? $"Vector256<int> {acc} = {dot};" : $"{acc} = {dot};");
                 }
             }
@@ -536,6 +539,12 @@ internal static class InterleavedDotEmitter
     {
         const string Avx2 = "System.Runtime.Intrinsics.X86.Avx2.";
         string name = $"q{g}_{plane}";
+        if (plan.SignedCodes)
+        {
+            // |w| here; Activation() gives x the sign of w.
+            w.WriteLine($"Vector256<byte> {name} = {Avx2}Abs(w{g}.AsSByte());");
+            return name;
+        }
         string bits = plane == 0 ? $"w{g}" : $"{Avx2}ShiftRightLogical(w{g}.AsUInt16(), {plane * plan.LowBits}).AsByte()";
         w.WriteLine($"Vector256<byte> {name} = {bits} & codeMask;");
         if (plan.HighBits != 0)
@@ -552,6 +561,13 @@ internal static class InterleavedDotEmitter
             w.WriteLine($"{name} |= {moved} & highMask;");
         }
         return name;
+    }
+
+    /// <summary>The activations plane <paramref name="plane"/> of load <paramref name="g"/> meets: <see cref="Quad"/>, with w's sign for signed codes.</summary>
+    private static string Activation(InterleavedDotPlan plan, int j, int c, int g, int plane)
+    {
+        string x = Quad(j, c, plan.QuadStart(g, plane));
+        return plan.SignedCodes ? $"System.Runtime.Intrinsics.X86.Avx2.Sign({x}, w{g}.AsSByte())" : x;
     }
 
     /// <summary>Activations start..start+3 of chunk c of row j, broadcast to the 8 rows' lanes (one vpbroadcastd from memory).</summary>

@@ -6,8 +6,8 @@ namespace KernelGen.Generators.Emit.Dot;
 /// When a format's integer kernel (<see cref="IntegerDotPlan"/>) can also run on the 8-row interleaved layout: 2-, 4-
 /// or 6-bit unsigned codes (no codebook), S = A or A·f32(a), M = ±B, ±B·f32(b) or none, where A, B are f16 block fields,
 /// a is a sub-block integer of at most 8 bits, signed or not, with groups of 16 or a multiple of 32, and b an unsigned
-/// one with groups of 32 or more (or a u8 block field). Q4_0, Q4_1, Q4_K, Q6_K, the GPTQ/AWQ kernel rows and TQ2_0
-/// qualify.
+/// one with groups of 32 or more (or a u8 block field); or signed 8-bit codes. Q4_0, Q4_1, Q4_K, Q6_K, Q8_0, the
+/// GPTQ/AWQ kernel rows and TQ2_0 qualify.
 /// <para>
 /// The layout, per group of 8 rows and per block (<see cref="BlockBytes"/> bytes, every row's block k at the same place):
 /// A[8] (raw f16 bits), B[8] when B is another field than A, each sub-block integer array as [value index][row] bytes
@@ -85,13 +85,19 @@ internal sealed class InterleavedDotPlan
     public bool SubScaleSigned => SubScale?.IsSigned == true;
 
     /// <summary>Largest code value: 2^bits − 1.</summary>
-    public int MaxCode => (1 << CodeBits) - 1;
+    public int MaxCode => SignedCodes ? 128 : (1 << CodeBits) - 1;
+
+    /// <summary>
+    /// Signed 8-bit codes (Q8_0): stored as they are; the kernel multiplies |w| by x with w's sign (vpabsb once per
+    /// load, vpsignb per activation row), as ggml's AVX2 kernels do.
+    /// </summary>
+    public bool SignedCodes => Dot.SignedWeights;
 
     /// <summary>
     /// Byte products (vpmaddubsw results, each pair at most 2·MaxCode·127) one int16 accumulator can sum before
     /// vpmaddwd widens it: 8 for 4-bit and 2-bit codes (a whole chunk), 2 for 6-bit.
     /// </summary>
-    public int ProductsPerInt16 => System.Math.Min(8, 32767 / (2 * MaxCode * 127));
+    public int ProductsPerInt16 => System.Math.Max(1, System.Math.Min(8, 32767 / (2 * MaxCode * 127)));
 
     /// <summary>
     /// Elements per activation scale the kernel reads: 32 (the int8 blocks of the row kernels), or the block size (256)
@@ -128,7 +134,7 @@ internal sealed class InterleavedDotPlan
 
     public int CodesOffset { get; }
 
-    /// <summary>Bits per code: 4 (two planes per byte), 2 (four) or 6 (4-bit planes plus a 2-bit high part).</summary>
+    /// <summary>Bits per code: 4 (two planes per byte), 2 (four), 6 (4-bit planes plus a 2-bit high part) or 8 (signed, one per byte).</summary>
     public int CodeBits { get; }
 
     /// <summary>Bits of a code in the main loads: 4 for 6-bit codes, whose 2 high bits sit in separate loads.</summary>
@@ -175,7 +181,8 @@ internal sealed class InterleavedDotPlan
 
     public static InterleavedDotPlan? TryCreate(FormatSpec spec, IntegerDotPlan? dot)
     {
-        if (dot is null || dot.SignedWeights || dot.Codebook is not null || dot.Quant.Bits is not (2 or 4 or 6) || dot.Quant.IsSigned)
+        if (dot is null || dot.Codebook is not null
+            || !(dot.Quant.Bits is 2 or 4 or 6 && !dot.Quant.IsSigned || dot.Quant.Bits == 8 && dot.Quant.IsSigned && dot.ConstantOffset == 0))
         {
             return null;
         }
