@@ -16,6 +16,7 @@ internal static partial class FormatEmitter
         };
 
         w.WriteLine("/// <summary>Scalar reference decoder: one exact conversion per element.</summary>");
+        w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)");
         w.OpenBlock("public static void DecodeRowScalar(ReadOnlySpan<byte> src, Span<float> dst)");
         w.WriteLine("int n = CheckRow(src, dst);");
         w.OpenBlock("for (int i = 0; i < n; i++)");
@@ -34,6 +35,7 @@ internal static partial class FormatEmitter
         {
             string vec = VectorType(lanes);
             w.WriteLine($"/// <summary>Decodes a row with {vec} code; equals <see cref=\"DecodeRowScalar\"/> bit for bit.</summary>");
+            w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)");
             w.OpenBlock($"public static void {EntryName(lanes)}(ReadOnlySpan<byte> src, Span<float> dst)");
             w.OpenBlock("if (!BitConverter.IsLittleEndian)");
             w.WriteLine("DecodeRowScalar(src, dst);");

@@ -231,6 +231,7 @@ internal static partial class FormatEmitter
         w.WriteLine($"/// Decodes a row with {vec} code ({lanes} float lanes). Callable on any hardware (software fallback when");
         w.WriteLine($"/// <c>{vec}.IsHardwareAccelerated</c> is false); results equal <see cref=\"DecodeRowScalar\"/> bit for bit.");
         w.WriteLine("/// </summary>");
+        w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)");
         w.OpenBlock($"public static void {name}(ReadOnlySpan<byte> src, Span<float> dst)");
         if (reason is not null)
         {

@@ -177,6 +177,7 @@ internal static partial class FormatEmitter
     private static void EmitScalar(SourceWriter w, FormatSpec spec)
     {
         w.WriteLine("/// <summary>Scalar reference decoder for a row of blocks: the definition every SIMD path must equal bit for bit.</summary>");
+        w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)");
         w.OpenBlock("public static void DecodeRowScalar(ReadOnlySpan<byte> src, Span<float> dst)");
         w.WriteLine("int blocks = CheckRow(src, dst);");
         w.OpenBlock("for (int b = 0; b < blocks; b++)");

@@ -69,6 +69,7 @@ public static partial class IQ4_XSCodec
     }
 
     /// <summary>Scalar reference decoder for a row of blocks: the definition every SIMD path must equal bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         int blocks = CheckRow(src, dst);
@@ -200,6 +201,7 @@ public static partial class IQ4_XSCodec
     /// Decodes a row with Vector128 code (4 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector128.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV128(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -455,6 +457,7 @@ public static partial class IQ4_XSCodec
     /// Decodes a row with Vector256 code (8 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector256.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV256(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -710,6 +713,7 @@ public static partial class IQ4_XSCodec
     /// Decodes a row with Vector512 code (16 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector512.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV512(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)

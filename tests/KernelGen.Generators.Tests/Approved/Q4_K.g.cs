@@ -72,6 +72,7 @@ public static partial class Q4_KCodec
     }
 
     /// <summary>Scalar reference decoder for a row of blocks: the definition every SIMD path must equal bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         int blocks = CheckRow(src, dst);
@@ -188,6 +189,7 @@ public static partial class Q4_KCodec
     /// Decodes a row with Vector128 code (4 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector128.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV128(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -348,6 +350,7 @@ public static partial class Q4_KCodec
     /// Decodes a row with Vector256 code (8 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector256.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV256(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -508,6 +511,7 @@ public static partial class Q4_KCodec
     /// Decodes a row with Vector512 code (16 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector512.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV512(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)

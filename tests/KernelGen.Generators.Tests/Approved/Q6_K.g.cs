@@ -71,6 +71,7 @@ public static partial class Q6_KCodec
     }
 
     /// <summary>Scalar reference decoder for a row of blocks: the definition every SIMD path must equal bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         int blocks = CheckRow(src, dst);
@@ -161,6 +162,7 @@ public static partial class Q6_KCodec
     /// Decodes a row with Vector128 code (4 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector128.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV128(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -440,6 +442,7 @@ public static partial class Q6_KCodec
     /// Decodes a row with Vector256 code (8 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector256.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV256(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
@@ -719,6 +722,7 @@ public static partial class Q6_KCodec
     /// Decodes a row with Vector512 code (16 float lanes). Callable on any hardware (software fallback when
     /// <c>Vector512.IsHardwareAccelerated</c> is false); results equal <see cref="DecodeRowScalar"/> bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call decodes a whole row: the loop must not wait for tiering (OSR code ran at half speed)
     public static void DecodeRowV512(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (!BitConverter.IsLittleEndian)
