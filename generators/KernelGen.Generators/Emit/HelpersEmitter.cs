@@ -656,6 +656,11 @@ $POINTER_HELPERS$
     public static Vector512<uint> LoadWidenUInt16x16(ref byte s, int i)
     {
         Vector256<ushort> v = Vector256.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref s), (nuint)i);
+        if (Avx512F.IsSupported)
+        {
+            // One vpmovzxwd: the JIT assembled Create(lower, upper) through a stack slot (a store-forwarding stall per 16 values).
+            return Avx512F.ConvertToVector512UInt32(v);
+        }
         return Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
     }
 
