@@ -8,17 +8,18 @@ public sealed partial class QuantizedMatrix
 {
     /// <summary>
     /// True when <see cref="Interleaved"/> would repack: the layout is <see cref="MatrixLayout.Rows"/>, the format has
-    /// an interleaved kernel (4- or 2-bit codes with f16 block scales: Q4_0, Q4_1, Q4_K, TQ2_0 and the GPTQ/AWQ kernel rows) and the
-    /// CPU has AVX2 and FMA.
+    /// an interleaved kernel (the generator emits one for every spec its interleaved plan accepts: Q4_0, Q4_1, Q8_0,
+    /// Q8_1, Q4_K, Q6_K, TQ2_0 and the GPTQ/AWQ 4-bit kernel rows) and the CPU has AVX2 and FMA.
     /// </summary>
     public bool CanInterleave =>
         Layout == MatrixLayout.Rows && Format.Interleave8 is not null && Avx2.IsSupported && Fma.IsSupported && BitConverter.IsLittleEndian;
 
     /// <summary>
-    /// This matrix repacked once into the 8-row interleaved layout, which the AVX2 matvec/matmul kernels multiply
-    /// about twice as fast as rows (docs/PERFORMANCE.md), or this matrix itself when <see cref="CanInterleave"/> is
-    /// false or a block scale is infinite or NaN. The repack is a copy (<see cref="StoredBytes"/>, within a few percent
-    /// of <see cref="WeightBytes"/>): the source rows (a memory-mapped file, a buffer) are no longer referenced by the
+    /// This matrix repacked once into the 8-row interleaved layout, which the AVX2 / AVX-VNNI matvec and matmul
+    /// kernels multiply up to several times as fast as rows (docs/PERFORMANCE.md), or this matrix itself when
+    /// <see cref="CanInterleave"/> is false, a block scale is infinite or NaN, or the copy would not fit one .NET array
+    /// (over about 2 GiB). The repack is a copy (<see cref="StoredBytes"/>, within a few percent of
+    /// <see cref="WeightBytes"/>): the source rows (a memory-mapped file, a buffer) are no longer referenced by the
     /// result. Products are the same sums as on rows (same activation quantization), up to float summation order.
     /// </summary>
     public QuantizedMatrix Interleaved()
