@@ -16,6 +16,7 @@ public class DemoCommandTests
         // Quantization round trips of the sample's matrices, one row per format.
         Assert.Contains("IQ4_XS", r.Stdout);
         Assert.Contains("TQ2_0", r.Stdout);
+        Assert.Contains("decoded from", r.Stdout); // the caption that says why Q4_K re-quantizes so well
         // Conversions: the lossless steps are bit-exact on every tensor.
         Assert.Contains("Q8_0 -> GPTQ 8-bit g32 (exact repack)", r.Stdout);
         Assert.Equal(4, r.Stdout.Split('\n').Count(l => l.Contains("21/21", StringComparison.Ordinal)));
