@@ -903,7 +903,7 @@ internal static partial class TensorFormatEmitter
             w.WriteLine("fast = false;");
             w.CloseBlock();
             w.OpenBlock("else");
-            w.WriteLine("bool same = true, contiguous = true;");
+            w.WriteLine("bool same = true, contiguous = true, permutable = true;");
             w.OpenBlock($"for (int j = 0; j < {lanes}; j++)");
             w.WriteLine($"long bit = ps0_{n} * w_{n} + j * dbit_{n};");
             w.WriteLine($"long at = pf0_{n} + j * (pf1_{n} - pf0_{n}) + bit / {eb} * {Stride(t, p)};");
@@ -914,9 +914,11 @@ internal static partial class TensorFormatEmitter
             w.WriteLine($"lm_{n}[j] = 1u << (32 - w_{n} - (int)(bit % {eb}));");
             w.WriteLine($"same &= lo_{n}[j] == 0;");
             w.WriteLine($"contiguous &= lo_{n}[j] == j * {t.Type.Size()};");
+            w.WriteLine($"permutable &= lo_{n}[j] >= 0 && lo_{n}[j] % {t.Type.Size()} == 0 && lo_{n}[j] / {t.Type.Size()} < {lanes};");
             w.CloseBlock();
             w.WriteLine($"step_{n} = {lanes} * (pf1_{n} - pf0_{n}) + dbit_{n} * {lanes} / {eb} * {Stride(t, p)};");
-            w.WriteLine($"mode_{n} = same ? 0 : contiguous ? 1 : 2;");
+            string permute = PermuteSupported(t, lanes);
+            w.WriteLine($"mode_{n} = same ? 0 : contiguous ? 1 : {(permute == "false" ? "2" : $"permutable && {permute} ? 3 : 2")};");
             w.CloseBlock();
         }
 
@@ -1028,6 +1030,17 @@ internal static partial class TensorFormatEmitter
                 w.WriteLine($"ref byte rb_{a.Name} = ref MemoryMarshal.GetReference({Buffer(t)});");
                 w.WriteLine($"{vec}<uint> vm_{a.Name} = {vec}.Create((ReadOnlySpan<uint>)lm_{a.Name});");
                 w.WriteLine($"int sr_{a.Name} = 32 - w_{a.Name};");
+                if (PermuteSupported(t, lanes) != "false")
+                {
+                    // Mode 3: lane j takes storage element lo[j] / size of one contiguous load (e.g. 16 nibbles from 2 words).
+                    w.WriteLine($"{vec}<uint> vp_{a.Name} = default;");
+                    w.OpenBlock($"if (mode_{a.Name} == 3)");
+                    w.OpenBlock($"for (int j = 0; j < {lanes}; j++)");
+                    w.WriteLine($"vp_{a.Name} = vp_{a.Name}.WithElement(j, (uint)(lo_{a.Name}[j] / {t.Type.Size()}));");
+                    w.CloseBlock();
+                    w.CloseBlock();
+                    w.WriteLine($"long len_{a.Name} = {Buffer(t)}.Length;");
+                }
             }
             w.WriteLine("ref float rowRef = ref MemoryMarshal.GetReference(row);");
             w.OpenBlock("for (int c = 0; c < chunkCount; c++)");
@@ -1065,6 +1078,14 @@ internal static partial class TensorFormatEmitter
                 w.OpenBlock($"else if (mode_{n} == 1)");
                 w.WriteLine($"raw_{n} = {LoadContiguous(t, lanes, $"rb_{n}", $"at_{n}")};");
                 w.CloseBlock();
+                if (PermuteSupported(t, lanes) != "false")
+                {
+                    // The whole vector load must stay inside the buffer (the last chunks of the last row may not).
+                    w.OpenBlock($"else if (mode_{n} == 3 && at_{n} + {lanes * 4} <= len_{n})");
+                    string permuteCall = lanes == 16 ? "System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32" : "System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32";
+                    w.WriteLine($"raw_{n} = {permuteCall}({LoadContiguous(t, lanes, $"rb_{n}", $"at_{n}")}, vp_{n});");
+                    w.CloseBlock();
+                }
                 w.OpenBlock("else");
                 string perLane = string.Join(", ", Enumerable.Range(0, lanes).Select(j => LoadElement(t, $"rb_{n}", $"at_{n} + lo_{n}[{j}]")));
                 w.WriteLine($"raw_{n} = {vec}.Create({perLane});");
@@ -1082,6 +1103,17 @@ internal static partial class TensorFormatEmitter
             w.CloseBlock();
             w.WriteLine($"k0 = chunkCount * {lanes};");
         }
+
+        /// <summary>
+        /// C# condition under which lanes may be gathered by one permute of a contiguous load (32-bit storage, 8 or 16
+        /// lanes, the x86 permute present), or "false" where the emitter has no such permute.
+        /// </summary>
+        private static string PermuteSupported(TensorSpec t, int lanes) => (t.Type.Size(), lanes) switch
+        {
+            (4, 16) => "System.Runtime.Intrinsics.X86.Avx512F.IsSupported",
+            (4, 8) => "System.Runtime.Intrinsics.X86.Avx2.IsSupported",
+            _ => "false",
+        };
 
         /// <summary>One storage element at byte <paramref name="at"/>, zero-extended to uint (as ReadStream reads it).</summary>
         private static string LoadElement(TensorSpec t, string reference, string at) => t.Type.Size() switch

@@ -337,7 +337,7 @@ public static partial class GPTQCodec
                 }
                 else
                 {
-                    bool same = true, contiguous = true;
+                    bool same = true, contiguous = true, permutable = true;
                     for (int j = 0; j < 4; j++)
                     {
                         long bit = ps0_q * w_q + j * dbit_q;
@@ -350,6 +350,7 @@ public static partial class GPTQCodec
                         lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
                         same &= lo_q[j] == 0;
                         contiguous &= lo_q[j] == j * 4;
+                        permutable &= lo_q[j] >= 0 && lo_q[j] % 4 == 0 && lo_q[j] / 4 < 4;
                     }
                     step_q = 4 * (pf1_q - pf0_q) + dbit_q * 4 / 32 * t_qweight_c * 4L;
                     mode_q = same ? 0 : contiguous ? 1 : 2;
@@ -607,7 +608,7 @@ public static partial class GPTQCodec
                 }
                 else
                 {
-                    bool same = true, contiguous = true;
+                    bool same = true, contiguous = true, permutable = true;
                     for (int j = 0; j < 8; j++)
                     {
                         long bit = ps0_q * w_q + j * dbit_q;
@@ -620,9 +621,10 @@ public static partial class GPTQCodec
                         lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
                         same &= lo_q[j] == 0;
                         contiguous &= lo_q[j] == j * 4;
+                        permutable &= lo_q[j] >= 0 && lo_q[j] % 4 == 0 && lo_q[j] / 4 < 8;
                     }
                     step_q = 8 * (pf1_q - pf0_q) + dbit_q * 8 / 32 * t_qweight_c * 4L;
-                    mode_q = same ? 0 : contiguous ? 1 : 2;
+                    mode_q = same ? 0 : contiguous ? 1 : permutable && System.Runtime.Intrinsics.X86.Avx2.IsSupported ? 3 : 2;
                 }
                 if (fast)
                 {
@@ -640,6 +642,15 @@ public static partial class GPTQCodec
                     ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
                     Vector256<uint> vm_q = Vector256.Create((ReadOnlySpan<uint>)lm_q);
                     int sr_q = 32 - w_q;
+                    Vector256<uint> vp_q = default;
+                    if (mode_q == 3)
+                    {
+                        for (int j = 0; j < 8; j++)
+                        {
+                            vp_q = vp_q.WithElement(j, (uint)(lo_q[j] / 4));
+                        }
+                    }
+                    long len_q = qweight.Length;
                     ref float rowRef = ref MemoryMarshal.GetReference(row);
                     for (int c = 0; c < chunkCount; c++)
                     {
@@ -669,6 +680,10 @@ public static partial class GPTQCodec
                         else if (mode_q == 1)
                         {
                             raw_q = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else if (mode_q == 3 && at_q + 32 <= len_q)
+                        {
+                            raw_q = System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q))), vp_q);
                         }
                         else
                         {
@@ -877,7 +892,7 @@ public static partial class GPTQCodec
                 }
                 else
                 {
-                    bool same = true, contiguous = true;
+                    bool same = true, contiguous = true, permutable = true;
                     for (int j = 0; j < 16; j++)
                     {
                         long bit = ps0_q * w_q + j * dbit_q;
@@ -890,9 +905,10 @@ public static partial class GPTQCodec
                         lm_q[j] = 1u << (32 - w_q - (int)(bit % 32));
                         same &= lo_q[j] == 0;
                         contiguous &= lo_q[j] == j * 4;
+                        permutable &= lo_q[j] >= 0 && lo_q[j] % 4 == 0 && lo_q[j] / 4 < 16;
                     }
                     step_q = 16 * (pf1_q - pf0_q) + dbit_q * 16 / 32 * t_qweight_c * 4L;
-                    mode_q = same ? 0 : contiguous ? 1 : 2;
+                    mode_q = same ? 0 : contiguous ? 1 : permutable && System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 3 : 2;
                 }
                 if (fast)
                 {
@@ -910,6 +926,15 @@ public static partial class GPTQCodec
                     ref byte rb_q = ref MemoryMarshal.GetReference(qweight);
                     Vector512<uint> vm_q = Vector512.Create((ReadOnlySpan<uint>)lm_q);
                     int sr_q = 32 - w_q;
+                    Vector512<uint> vp_q = default;
+                    if (mode_q == 3)
+                    {
+                        for (int j = 0; j < 16; j++)
+                        {
+                            vp_q = vp_q.WithElement(j, (uint)(lo_q[j] / 4));
+                        }
+                    }
+                    long len_q = qweight.Length;
                     ref float rowRef = ref MemoryMarshal.GetReference(row);
                     for (int c = 0; c < chunkCount; c++)
                     {
@@ -939,6 +964,10 @@ public static partial class GPTQCodec
                         else if (mode_q == 1)
                         {
                             raw_q = Vector512.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q)));
+                        }
+                        else if (mode_q == 3 && at_q + 64 <= len_q)
+                        {
+                            raw_q = System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref rb_q, at_q))), vp_q);
                         }
                         else
                         {
