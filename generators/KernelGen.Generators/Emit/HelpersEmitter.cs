@@ -183,6 +183,63 @@ $POINTER_HELPERS$
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<short> Pair16(int lo, int hi) => Vector256.Create((lo & 0xFFFF) | (hi << 16)).AsInt16();
 
+    /// <summary>
+    /// Whether the interleaved kernels run their AVX-512 tile (batches of four or more): the CPU has AVX-512 BW and the
+    /// environment does not set KERNELGEN_AVX512_TILE=0 (which keeps the AVX-VNNI or AVX2 tile, for comparisons).
+    /// Read once: a static readonly the JIT folds into a constant.
+    /// </summary>
+    public static readonly bool Avx512Tile = Avx512BW.IsSupported && Environment.GetEnvironmentVariable("KERNELGEN_AVX512_TILE") != "0";
+
+    /// <summary>Lane r of <paramref name="v"/> in lanes 2r and 2r+1 (one vpermps): a per-row factor for the AVX-512 tile's lane pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RowPairsOf(Vector256<float> v) =>
+        Avx512F.PermuteVar16x32(v.ToVector512Unsafe(), Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+
+    /// <summary>Float lanes 2r and 2r+1 added into lane r (the AVX-512 tile's per-row pair).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SumRowPairs(Vector512<float> t) =>
+        Avx512F.PermuteVar16x32(t + Avx512F.DuplicateOddIndexed(t), Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)).GetLower();
+
+    /// <summary>
+    /// Two 32-byte quads-of-8-rows loads side by side (64 bytes) with row r's two dwords moved together into qword r
+    /// (one vpermd): the AVX-512 tile's layout, where each row meets 8 consecutive activations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> RowQwords(Vector512<byte> v) =>
+        Avx512F.PermuteVar16x32(v.AsInt32(), Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)).AsByte();
+
+    /// <summary>Row r's dword of the 32-byte half <paramref name="half"/> of <paramref name="v"/>, twice, in qword r (one vpermd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> RowDwordsTwice(Vector512<byte> v, int half) =>
+        Avx512F.PermuteVar16x32(v.AsInt32(), Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7) + Vector512.Create(8 * half)).AsByte();
+
+    /// <summary>8 unsigned bytes (one per row) as 32 int16 lanes, byte r in lanes 4r..4r+3: the AVX-512 tile's vpmaddwd multiplier.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> RowScales16x4(ref byte bytes) =>
+        Avx512BW.ShiftRightLogical(RowBytesHigh16x4(ref bytes).AsUInt16(), 8).AsInt16();
+
+    /// <summary><see cref="RowScales16x4"/> for signed bytes (sign-extended).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> RowScalesSigned16x4(ref byte bytes) =>
+        Avx512BW.ShiftRightArithmetic(RowBytesHigh16x4(ref bytes).AsInt16(), 8);
+
+    // Byte r into the high byte of int16 lanes 4r..4r+3 (vpshufb within 128-bit lanes: lane L holds rows 2L, 2L+1).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> RowBytesHigh16x4(ref byte bytes) =>
+        Avx512BW.Shuffle(Vector512.Create(Unsafe.ReadUnaligned<ulong>(ref bytes)).AsByte(), Vector512.Create(
+            (byte)0x80, 0, 0x80, 0, 0x80, 0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 1, 0x80, 1,
+            0x80, 2, 0x80, 2, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80, 3, 0x80, 3,
+            0x80, 4, 0x80, 4, 0x80, 4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 5, 0x80, 5,
+            0x80, 6, 0x80, 6, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80, 7, 0x80, 7));
+
+    /// <summary>Int32 lanes 2r and 2r+1 added into lane r (the AVX-512 tile's per-row pair; vpmovqd keeps each qword's low dword).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SumRowPairs(Vector512<int> t)
+    {
+        Vector512<long> q = t.AsInt64();
+        return Avx512F.ConvertToVector256Int32(q + Avx512F.ShiftRightLogical(q, 32));
+    }
+
     /// <summary>8 unsigned bytes (one per row) as 8 int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Bytes8ToInt32(ref byte bytes) =>

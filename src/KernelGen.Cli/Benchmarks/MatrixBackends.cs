@@ -114,7 +114,7 @@ public sealed class CpuMatrixBackend : IMatrixBackend
             // The byte dot product the integer kernels use: vpdpbusd with AVX-VNNI, else vpmaddubsw + vpmaddwd.
             string dot = System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? "AVX-VNNI"
                 : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "AVX2" : "portable";
-            return $"CPU, {Threads} thread(s) of {Environment.ProcessorCount}, {simd}, {dot}";
+            return $"CPU, {Threads} thread(s) of {Environment.ProcessorCount}, {simd}, {dot}, 4-row tile {KernelGen.Kernels.MatMul.QuantizedMatrix.InterleavedTile}";
         }
     }
 

@@ -1,3 +1,4 @@
+using KernelGen.Kernels.Generated;
 using System.Runtime.Intrinsics.X86;
 
 namespace KernelGen.Kernels.MatMul;
@@ -13,6 +14,17 @@ public sealed partial class QuantizedMatrix
     /// </summary>
     public bool CanInterleave =>
         Layout == MatrixLayout.Rows && Format.Interleave8 is not null && Avx2.IsSupported && Fma.IsSupported && BitConverter.IsLittleEndian;
+
+    /// <summary>
+    /// The instruction set of the tile that multiplies interleaved weights by four activation rows at a time (matmul):
+    /// "AVX-512BW" (512-bit vpmaddubsw over two 8-row groups' bytes, formats whose codes are unsigned), else
+    /// "AVX-VNNI" (vpdpbusd), else "AVX2" (vpmaddubsw + vpmaddwd); "none" without AVX2 and FMA. Setting the
+    /// environment variable KERNELGEN_AVX512_TILE=0 before the first call keeps the AVX-VNNI / AVX2 tile (for comparisons).
+    /// </summary>
+    public static string InterleavedTile =>
+        !(Avx2.IsSupported && Fma.IsSupported) ? "none"
+        : KernelGenHelpers.Avx512Tile ? "AVX-512BW"
+        : AvxVnni.IsSupported ? "AVX-VNNI" : "AVX2";
 
     /// <summary>
     /// This matrix repacked once into the 8-row interleaved layout, which the AVX2 / AVX-VNNI matvec and matmul

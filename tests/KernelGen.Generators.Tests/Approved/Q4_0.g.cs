@@ -1101,7 +1101,11 @@ public static partial class Q4_0Dot
             for (; b + 4 <= batch; b += 4)
             {
                 Vector256<float> v0, v1, v2, v3;
-                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                if (KernelGenHelpers.Avx512Tile)
+                {
+                    Group8x4Avx512(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
+                }
+                else if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 {
                     Group8x4Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
                 }
@@ -1456,5 +1460,99 @@ public static partial class Q4_0Dot
             xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
         }
         y0 = acc0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x4Avx512(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector512<byte> codeMask = Vector512.Create((byte)15);
+        Vector512<short> ones = Vector512.Create((short)1);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector512<float> accz0 = Vector512<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 32));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 32));
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector512<float> accz1 = Vector512<float>.Zero;
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * k);
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 32));
+        ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 32));
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector512<float> accz2 = Vector512<float>.Zero;
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * k);
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 32));
+        ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 32));
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        Vector512<float> accz3 = Vector512<float>.Zero;
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * k);
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 32));
+        ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 32));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector512<float> fz = KernelGenHelpers.RowPairsOf(fa);
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 16));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 0)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 16)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 0)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 16)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 0)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 16)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 80));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 8)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 24)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 8)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 24)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 8)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 24)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, ones);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, ones);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, ones);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, ones);
+                accz0 = System.Runtime.Intrinsics.X86.Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(tz0), fz * Vector512.Create(Unsafe.Add(ref xd0, 0)), accz0);
+                acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(fa, Vector256.Create(-8 * Unsafe.Add(ref xc0, 0) * Unsafe.Add(ref xd0, 0)), acc0);
+                accz1 = System.Runtime.Intrinsics.X86.Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(tz1), fz * Vector512.Create(Unsafe.Add(ref xd1, 0)), accz1);
+                acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(fa, Vector256.Create(-8 * Unsafe.Add(ref xc1, 0) * Unsafe.Add(ref xd1, 0)), acc1);
+                accz2 = System.Runtime.Intrinsics.X86.Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(tz2), fz * Vector512.Create(Unsafe.Add(ref xd2, 0)), accz2);
+                acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(fa, Vector256.Create(-8 * Unsafe.Add(ref xc2, 0) * Unsafe.Add(ref xd2, 0)), acc2);
+                accz3 = System.Runtime.Intrinsics.X86.Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(tz3), fz * Vector512.Create(Unsafe.Add(ref xd3, 0)), accz3);
+                acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(fa, Vector256.Create(-8 * Unsafe.Add(ref xc3, 0) * Unsafe.Add(ref xd3, 0)), acc3);
+            }
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 32);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 32);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 32);
+            xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 32);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 32);
+            xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 32);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 32);
+            xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 32);
+        }
+        acc0 += KernelGenHelpers.SumRowPairs(accz0);
+        y0 = acc0;
+        acc1 += KernelGenHelpers.SumRowPairs(accz1);
+        y1 = acc1;
+        acc2 += KernelGenHelpers.SumRowPairs(accz2);
+        y2 = acc2;
+        acc3 += KernelGenHelpers.SumRowPairs(accz3);
+        y3 = acc3;
     }
 }

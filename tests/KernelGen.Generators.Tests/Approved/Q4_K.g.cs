@@ -3670,7 +3670,11 @@ public static partial class Q4_KDot
             for (; b + 4 <= batch; b += 4)
             {
                 Vector256<float> v0, v1, v2, v3;
-                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                if (KernelGenHelpers.Avx512Tile)
+                {
+                    Group8x4Avx512(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
+                }
+                else if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 {
                     Group8x4Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0, out v1, out v2, out v3);
                 }
@@ -5349,5 +5353,393 @@ public static partial class Q4_KDot
             xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 16);
         }
         y0 = acc0 - accM0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x4Avx512(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector512<byte> codeMask = Vector512.Create((byte)15);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> accM0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 256));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 16));
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> accM1 = Vector256<float>.Zero;
+        ref sbyte xb1 = ref Unsafe.Add(ref xb, 1 * k);
+        ref float xd1 = ref Unsafe.Add(ref xd, 1 * (k / 256));
+        ref int xc1 = ref Unsafe.Add(ref xc, 1 * (k / 16));
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> accM2 = Vector256<float>.Zero;
+        ref sbyte xb2 = ref Unsafe.Add(ref xb, 2 * k);
+        ref float xd2 = ref Unsafe.Add(ref xd, 2 * (k / 256));
+        ref int xc2 = ref Unsafe.Add(ref xc, 2 * (k / 16));
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        Vector256<float> accM3 = Vector256<float>.Zero;
+        ref sbyte xb3 = ref Unsafe.Add(ref xb, 3 * k);
+        ref float xd3 = ref Unsafe.Add(ref xd, 3 * (k / 256));
+        ref int xc3 = ref Unsafe.Add(ref xc, 3 * (k / 16));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            Vector256<int> is0 = Vector256<int>.Zero;
+            Vector512<int> iz0 = Vector512<int>.Zero;
+            Vector256<int> im0 = Vector256<int>.Zero;
+            Vector256<int> is1 = Vector256<int>.Zero;
+            Vector512<int> iz1 = Vector512<int>.Zero;
+            Vector256<int> im1 = Vector256<int>.Zero;
+            Vector256<int> is2 = Vector256<int>.Zero;
+            Vector512<int> iz2 = Vector512<int>.Zero;
+            Vector256<int> im2 = Vector256<int>.Zero;
+            Vector256<int> is3 = Vector256<int>.Zero;
+            Vector512<int> iz3 = Vector512<int>.Zero;
+            Vector256<int> im3 = Vector256<int>.Zero;
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 32));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 160));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 0)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 16)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 0)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 16)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 0)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 16)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 224));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 8)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 24)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 8)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 24)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 8)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 24)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 96), ref Unsafe.Add(ref p, 104));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 0) + Unsafe.Add(ref xc0, 1), Unsafe.Add(ref xc0, 2) + Unsafe.Add(ref xc0, 3)));
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 0) + Unsafe.Add(ref xc1, 1), Unsafe.Add(ref xc1, 2) + Unsafe.Add(ref xc1, 3)));
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 0) + Unsafe.Add(ref xc2, 1), Unsafe.Add(ref xc2, 2) + Unsafe.Add(ref xc2, 3)));
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 0) + Unsafe.Add(ref xc3, 1), Unsafe.Add(ref xc3, 2) + Unsafe.Add(ref xc3, 3)));
+            }
+            // elements 32..63 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4288));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 40));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 288));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 32)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 48)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 32)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 48)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 32)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 48)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 32)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 48)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 352));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 40)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 56)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 40)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 56)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 40)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 56)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 40)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 56)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+            }
+            // elements 64..95 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4352));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4416));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4480));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 48));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 416));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 64)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 80)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 64)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 80)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 64)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 80)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 64)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 80)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 480));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 72)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 88)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 72)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 88)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 72)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 88)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 72)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 88)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 112), ref Unsafe.Add(ref p, 120));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 4) + Unsafe.Add(ref xc0, 5), Unsafe.Add(ref xc0, 6) + Unsafe.Add(ref xc0, 7)));
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 4) + Unsafe.Add(ref xc1, 5), Unsafe.Add(ref xc1, 6) + Unsafe.Add(ref xc1, 7)));
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 4) + Unsafe.Add(ref xc2, 5), Unsafe.Add(ref xc2, 6) + Unsafe.Add(ref xc2, 7)));
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 4) + Unsafe.Add(ref xc3, 5), Unsafe.Add(ref xc3, 6) + Unsafe.Add(ref xc3, 7)));
+            }
+            // elements 96..127 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4544));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4608));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 56));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 544));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 96)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 112)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 96)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 112)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 96)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 112)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 96)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 112)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 608));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 104)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 120)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 104)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 120)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 104)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 120)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 104)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 120)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+            }
+            // elements 128..159 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4672));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4736));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 64));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 672));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 128)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 144)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 128)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 144)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 128)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 144)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 128)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 144)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 736));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 136)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 152)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 136)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 152)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 136)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 152)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 136)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 152)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 128), ref Unsafe.Add(ref p, 136));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 8) + Unsafe.Add(ref xc0, 9), Unsafe.Add(ref xc0, 10) + Unsafe.Add(ref xc0, 11)));
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 8) + Unsafe.Add(ref xc1, 9), Unsafe.Add(ref xc1, 10) + Unsafe.Add(ref xc1, 11)));
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 8) + Unsafe.Add(ref xc2, 9), Unsafe.Add(ref xc2, 10) + Unsafe.Add(ref xc2, 11)));
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 8) + Unsafe.Add(ref xc3, 9), Unsafe.Add(ref xc3, 10) + Unsafe.Add(ref xc3, 11)));
+            }
+            // elements 160..191 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4800));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4864));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4928));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 72));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 800));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 160)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 176)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 160)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 176)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 160)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 176)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 160)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 176)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 864));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 168)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 184)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 168)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 184)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 168)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 184)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 168)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 184)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+            }
+            // elements 192..223 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4992));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5056));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 80));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 928));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 192)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 208)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 192)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 208)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 192)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 208)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 192)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 208)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 992));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 200)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 216)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 200)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 216)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 200)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 216)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 200)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 216)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 144), ref Unsafe.Add(ref p, 152));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 12) + Unsafe.Add(ref xc0, 13), Unsafe.Add(ref xc0, 14) + Unsafe.Add(ref xc0, 15)));
+                im1 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 12) + Unsafe.Add(ref xc1, 13), Unsafe.Add(ref xc1, 14) + Unsafe.Add(ref xc1, 15)));
+                im2 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 12) + Unsafe.Add(ref xc2, 13), Unsafe.Add(ref xc2, 14) + Unsafe.Add(ref xc2, 15)));
+                im3 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 12) + Unsafe.Add(ref xc3, 13), Unsafe.Add(ref xc3, 14) + Unsafe.Add(ref xc3, 15)));
+            }
+            // elements 224..255 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5120));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5184));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5248));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 88));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1056));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 224)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 240)))).AsSByte());
+                Vector512<short> s1_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 224)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 240)))).AsSByte());
+                Vector512<short> s2_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 224)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 240)))).AsSByte());
+                Vector512<short> s3_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 224)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 240)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1120));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 232)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 248)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 232)))).AsSByte());
+                s1_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb1, 248)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 232)))).AsSByte());
+                s2_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb2, 248)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 232)))).AsSByte());
+                s3_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb3, 248)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                Vector512<int> tz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s1_0, mz0);
+                Vector512<int> tz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s2_0, mz0);
+                Vector512<int> tz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s3_0, mz0);
+                iz0 += tz0;
+                iz1 += tz1;
+                iz2 += tz2;
+                iz3 += tz3;
+            }
+            is0 += KernelGenHelpers.SumRowPairs(iz0);
+            Vector256<float> dx0 = Vector256.Create(xd0);
+            acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
+            accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im0), fb * dx0, accM0);
+            is1 += KernelGenHelpers.SumRowPairs(iz1);
+            Vector256<float> dx1 = Vector256.Create(xd1);
+            acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is1), fa * dx1, acc1);
+            accM1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im1), fb * dx1, accM1);
+            is2 += KernelGenHelpers.SumRowPairs(iz2);
+            Vector256<float> dx2 = Vector256.Create(xd2);
+            acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is2), fa * dx2, acc2);
+            accM2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im2), fb * dx2, accM2);
+            is3 += KernelGenHelpers.SumRowPairs(iz3);
+            Vector256<float> dx3 = Vector256.Create(xd3);
+            acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is3), fa * dx3, acc3);
+            accM3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im3), fb * dx3, accM3);
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 256);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 16);
+            xb1 = ref Unsafe.Add(ref xb1, BlockElementsOf);
+            xd1 = ref Unsafe.Add(ref xd1, BlockElementsOf / 256);
+            xc1 = ref Unsafe.Add(ref xc1, BlockElementsOf / 16);
+            xb2 = ref Unsafe.Add(ref xb2, BlockElementsOf);
+            xd2 = ref Unsafe.Add(ref xd2, BlockElementsOf / 256);
+            xc2 = ref Unsafe.Add(ref xc2, BlockElementsOf / 16);
+            xb3 = ref Unsafe.Add(ref xb3, BlockElementsOf);
+            xd3 = ref Unsafe.Add(ref xd3, BlockElementsOf / 256);
+            xc3 = ref Unsafe.Add(ref xc3, BlockElementsOf / 16);
+        }
+        y0 = acc0 - accM0;
+        y1 = acc1 - accM1;
+        y2 = acc2 - accM2;
+        y3 = acc3 - accM3;
     }
 }

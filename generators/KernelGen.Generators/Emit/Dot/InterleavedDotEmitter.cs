@@ -11,7 +11,9 @@ namespace KernelGen.Generators.Emit.Dot;
 /// each bit plane masked and multiplied (vpmaddubsw) with a quad of activations broadcast to the 8 rows, the eight 16-bit pair sums added
 /// (at most 8·2·15·127, no saturation), one vpmaddwd (by the sub-scale a, or by 1) to 8 int32 lanes = 8 rows, one convert and one FMA with
 /// A·d_x. The bias term M·Σx is one more FMA per chunk (sub-block b) or per block. Batches run four activation rows per
-/// pass so each unpacked chunk feeds 32 row-activation products.
+/// pass so each unpacked chunk feeds 32 row-activation products. The four-row pass comes in three instruction sets
+/// (<see cref="TileIsa"/>): AVX2, AVX-VNNI (vpdpbusd) and AVX-512BW (two quads per 64-byte load, 512-bit vpmaddubsw;
+/// unsigned-code formats only), chosen at run time by <c>KernelGenHelpers.Avx512Tile</c> and <c>AvxVnni.IsSupported</c>.
 /// </summary>
 internal static class InterleavedDotEmitter
 {
@@ -32,16 +34,33 @@ internal static class InterleavedDotEmitter
         w.WriteLine();
         EmitPacker(w, spec, plan, codec);
         w.WriteLine();
-        EmitDriver(w);
-        foreach (bool vnni in new[] { false, true })
+        EmitDriver(w, plan);
+        foreach (var isa in new[] { TileIsa.Avx2, TileIsa.Vnni, TileIsa.Avx512 })
         {
             foreach (int acts in new[] { 4, 1 })
             {
+                if (isa == TileIsa.Avx512 && (acts == 1 || !plan.Avx512Tile))
+                {
+                    continue; // one activation row is DRAM-bound: the VNNI tile serves it
+                }
                 w.WriteLine();
-                EmitTile(w, spec, plan, acts, vnni);
+                EmitTile(w, spec, plan, acts, isa);
             }
         }
     }
+
+    /// <summary>
+    /// The instruction sets a tile is written for: AVX2 (vpmaddubsw, int16 runs, vpmaddwd), AVX-VNNI (vpdpbusd straight
+    /// into int32) and AVX-512 (vpmaddubsw on 64 bytes = two quads of 8 rows, row r's 8 codes in qword r).
+    /// </summary>
+    private enum TileIsa
+    {
+        Avx2,
+        Vnni,
+        Avx512,
+    }
+
+    private static string Suffix(TileIsa isa) => isa switch { TileIsa.Vnni => "Vnni", TileIsa.Avx512 => "Avx512", _ => "" };
 
     private static void EmitPacker(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, string codec)
     {
@@ -116,7 +135,7 @@ internal static class InterleavedDotEmitter
         w.CloseBlock();
     }
 
-    private static void EmitDriver(SourceWriter w)
+    private static void EmitDriver(SourceWriter w, InterleavedDotPlan plan)
     {
         w.WriteLine("/// <summary>");
         w.WriteLine("/// The kernel on the 8-row interleaved layout (AVX2 and FMA only): weights = groups of 8 rows packed by");
@@ -145,7 +164,18 @@ internal static class InterleavedDotEmitter
             w.WriteLine($"Vector256<float> {string.Join(", ", Enumerable.Range(0, acts).Select(j => $"v{j}"))};");
             string outs = string.Join(", ", Enumerable.Range(0, acts).Select(j => $"out v{j}"));
             string args = $"(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), {outs});";
-            w.OpenBlock("if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)");
+            if (acts == 4 && plan.Avx512Tile)
+            {
+                // AVX-512's vpmaddubsw does 64 products per instruction where vpdpbusd (256-bit only in .NET 10) does 32.
+                w.OpenBlock("if (KernelGenHelpers.Avx512Tile)");
+                w.WriteLine($"Group8x{acts}Avx512{args}");
+                w.CloseBlock();
+                w.OpenBlock("else if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)");
+            }
+            else
+            {
+                w.OpenBlock("if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)");
+            }
             w.WriteLine($"Group8x{acts}Vnni{args}");
             w.CloseBlock();
             w.OpenBlock("else");
@@ -180,8 +210,11 @@ internal static class InterleavedDotEmitter
     /// per block (Q8_K pairing) the chunks' sums, sub-scaled by vpmaddwd, and the sub-mins (or the constant offset's
     /// sub-scales) times the activation sums per 16 stay in int32 until the block ends.
     /// </summary>
-    private static void EmitTile(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, int acts, bool vnni)
+    private static void EmitTile(SourceWriter w, FormatSpec spec, InterleavedDotPlan plan, int acts, TileIsa isa)
     {
+        bool vnni = isa == TileIsa.Vnni;
+        bool wide = isa == TileIsa.Avx512;
+        string codeVector = wide ? "Vector512" : "Vector256";
         var js = Enumerable.Range(0, acts).ToArray();
         bool bias = plan.BiasField is not null;
         bool blockScale = plan.ActivationBlock == spec.BlockElements && plan.Chunks > 1;
@@ -191,22 +224,29 @@ internal static class InterleavedDotEmitter
         const string X86 = "System.Runtime.Intrinsics.X86.";
         string outs = string.Join(", ", js.Select(j => $"out Vector256<float> y{j}"));
         w.WriteLine("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.OpenBlock($"private static void Group8x{acts}{(vnni ? "Vnni" : "")}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
+        w.OpenBlock($"private static void Group8x{acts}{Suffix(isa)}(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, {outs})");
         if (!plan.SignedCodes)
         {
-            w.WriteLine($"Vector256<byte> codeMask = Vector256.Create((byte){(1 << plan.LowBits) - 1});");
+            w.WriteLine($"{codeVector}<byte> codeMask = {codeVector}.Create((byte){(1 << plan.LowBits) - 1});");
         }
         if (plan.HighBits != 0)
         {
-            w.WriteLine($"Vector256<byte> highMask = Vector256.Create((byte){((1 << plan.HighBits) - 1) << plan.LowBits});");
+            w.WriteLine($"{codeVector}<byte> highMask = {codeVector}.Create((byte){((1 << plan.HighBits) - 1) << plan.LowBits});");
         }
         if (plan.SubScale is null && !vnni)
         {
-            w.WriteLine("Vector256<short> ones = Vector256.Create((short)1);");
+            w.WriteLine($"{codeVector}<short> ones = {codeVector}.Create((short)1);");
         }
+        // The AVX-512 tile with one activation scale per 32 keeps its float sums in the 512-bit form too (row r in lanes
+        // 2r, 2r+1, scaled by A spread to those lanes): no per-chunk fold of the lane pairs.
+        bool wideFloat = wide && !blockScale;
         foreach (int j in js)
         {
             w.WriteLine($"Vector256<float> acc{j} = Vector256<float>.Zero;");
+            if (wideFloat)
+            {
+                w.WriteLine($"Vector512<float> accz{j} = Vector512<float>.Zero;");
+            }
             if (bias)
             {
                 w.WriteLine($"Vector256<float> accM{j} = Vector256<float>.Zero;");
@@ -225,6 +265,10 @@ internal static class InterleavedDotEmitter
         w.WriteLine("ref byte p = ref group;");
         w.OpenBlock("for (int b = 0; b < blocks; b++)");
         w.WriteLine("Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);");
+        if (wideFloat)
+        {
+            w.WriteLine("Vector512<float> fz = KernelGenHelpers.RowPairsOf(fa);");
+        }
         if (bias)
         {
             w.WriteLine(plan.BiasField!.Name == plan.ScaleField.Name
@@ -240,6 +284,12 @@ internal static class InterleavedDotEmitter
             foreach (int j in js)
             {
                 w.WriteLine($"Vector256<int> is{j} = Vector256<int>.Zero;");
+                if (wide)
+                {
+                    // The products stay in the 512-bit form (row r in lanes 2r, 2r+1; int16 pair sums with block
+                    // runs) until the block ends.
+                    w.WriteLine(plan.Avx512BlockRuns ? $"Vector512<short> s{j}_0 = Vector512<short>.Zero;" : $"Vector512<int> iz{j} = Vector512<int>.Zero;");
+                }
                 if (sumMultiplier is not null && bias)
                 {
                     w.WriteLine($"Vector256<int> im{j} = Vector256<int>.Zero;");
@@ -261,6 +311,17 @@ internal static class InterleavedDotEmitter
             {
                 EmitChunkProductsVnni(w, plan, c, js);
             }
+            else if (wide)
+            {
+                EmitChunkProductsAvx512(w, plan, c, js);
+                foreach (int j in js.Where(_ => !plan.Avx512BlockRuns))
+                {
+                    if (blockScale)
+                    {
+                        w.WriteLine($"iz{j} += tz{j};");
+                    }
+                }
+            }
             else
             {
                 EmitChunkProducts(w, plan, c, js, EmitMultipliers(w, plan, c));
@@ -273,14 +334,29 @@ internal static class InterleavedDotEmitter
             {
                 if (blockScale)
                 {
-                    w.WriteLine($"is{j} += t{j};");
+                    if (!wide)
+                    {
+                        w.WriteLine($"is{j} += t{j};");
+                    }
                     continue;
                 }
-                if (plan.Dot.ConstantOffset != 0)
+                if (wideFloat)
                 {
-                    w.WriteLine($"t{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}));");
+                    w.WriteLine($"accz{j} = {X86}Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(tz{j}), fz * Vector512.Create(Unsafe.Add(ref xd{j}, {c})), accz{j});");
+                    if (plan.Dot.ConstantOffset != 0)
+                    {
+                        // −c·Σxq of the chunk, in the 8-lane sums (it would count twice in the lane pairs).
+                        w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(fa, Vector256.Create(-{plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}) * Unsafe.Add(ref xd{j}, {c})), acc{j});");
+                    }
                 }
-                w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(t{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
+                else
+                {
+                    if (plan.Dot.ConstantOffset != 0)
+                    {
+                        w.WriteLine($"t{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Unsafe.Add(ref xc{j}, {c}));");
+                    }
+                    w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(t{j}), fa * Vector256.Create(Unsafe.Add(ref xd{j}, {c})), acc{j});");
+                }
                 if (plan.SubBias is { } sb)
                 {
                     int index = c * 32 / sb.GroupSize;
@@ -297,6 +373,18 @@ internal static class InterleavedDotEmitter
         {
             if (blockScale)
             {
+                if (wide)
+                {
+                    w.WriteLine(plan.Avx512BlockRuns
+                        ? $"is{j} += KernelGenHelpers.SumRowPairs(System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s{j}_0, ones));"
+                        : $"is{j} += KernelGenHelpers.SumRowPairs(iz{j});");
+                }
+                if (plan.Dot.ConstantOffset != 0 && sumMultiplier is null)
+                {
+                    // W = q − c with one scale per block (TQ2_0): Σ(q − c)·xq = Σq·xq − c·Σxq, the block's activation sums.
+                    string sums = string.Join(" + ", Enumerable.Range(0, spec.BlockElements / plan.SumSpan / 8).Select(i => $"Vector256.LoadUnsafe(ref xc{j}, {8 * i})"));
+                    w.WriteLine($"is{j} -= Vector256.Create({plan.Dot.ConstantOffset} * Vector256.Sum({sums}));");
+                }
                 w.WriteLine($"Vector256<float> dx{j} = Vector256.Create(xd{j});");
                 w.WriteLine($"acc{j} = {X86}Fma.MultiplyAdd(Vector256.ConvertToSingle(is{j}), fa * dx{j}, acc{j});");
                 if (bias)
@@ -327,6 +415,10 @@ internal static class InterleavedDotEmitter
         w.CloseBlock();
         foreach (int j in js)
         {
+            if (wideFloat)
+            {
+                w.WriteLine($"acc{j} += KernelGenHelpers.SumRowPairs(accz{j});");
+            }
             w.WriteLine(bias ? $"y{j} = acc{j} {(plan.BiasNegated ? "-" : "+")} accM{j};" : $"y{j} = acc{j};");
         }
         w.CloseBlock();
@@ -536,6 +628,109 @@ internal static class InterleavedDotEmitter
         }
     }
 
+    /// <summary>
+    /// <see cref="EmitChunkProducts"/> on AVX-512: each 64-byte load holds main loads 2P and 2P+1 (quads of 8 rows);
+    /// one vpermd puts row r's two quads side by side in qword r, so every bit plane meets 8 consecutive activations
+    /// broadcast as one qword (vpbroadcastq from memory) and one vpmaddubsw makes 64 products. The int16 pair sums
+    /// (row r in lanes 4r..4r+3) run as in the AVX2 tile and widen with vpmaddwd by the sub-scale spread to those
+    /// lanes: tz{j} holds row r's sum in int32 lanes 2r and 2r+1 (<c>KernelGenHelpers.SumRowPairs</c> adds them). 6-bit
+    /// codes take their high bits from one 64-byte load of both high loads, each row's dword duplicated (vpermd) and
+    /// rotated per dword into place: high load P serves main loads 2P (planes p) and 2P+1 (planes 2 + p).
+    /// </summary>
+    private static void EmitChunkProductsAvx512(SourceWriter w, InterleavedDotPlan plan, int c, int[] js)
+    {
+        const string Avx512 = "System.Runtime.Intrinsics.X86.Avx512BW.";
+        bool twoKeys = plan.SubScale is { GroupSize: 16 };
+        int keys = twoKeys ? 2 : 1;
+        int codeBase = plan.CodesOffset + plan.ChunkCodeBytes * c;
+        var muls = new string[keys];
+        for (int key = 0; key < keys; key++)
+        {
+            if (plan.SubScale is not { } a)
+            {
+                muls[key] = "ones";
+                continue;
+            }
+            int index = twoKeys ? 2 * c + key : c * 32 / a.GroupSize;
+            muls[key] = $"mz{key}";
+            w.WriteLine($"Vector512<short> mz{key} = KernelGenHelpers.{(a.IsSigned ? "RowScalesSigned16x4" : "RowScales16x4")}(ref Unsafe.Add(ref p, {plan.SubScaleOffset + 8 * index}));");
+        }
+        if (plan.HighBits != 0)
+        {
+            w.WriteLine($"Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, {codeBase + 32 * plan.LoadsPerChunk});");
+        }
+        var runs = new Dictionary<(int J, int Key), int>();
+        var tDeclared = new HashSet<int>();
+        var sDeclared = new HashSet<string>();
+        void Flush(int j, int key)
+        {
+            if (!runs.TryGetValue((j, key), out int n) || n == 0)
+            {
+                return;
+            }
+            runs[(j, key)] = 0;
+            string madd = $"{Avx512}MultiplyAddAdjacent(s{j}_{key}, {muls[key]})";
+            w.WriteLine(tDeclared.Add(j) ? $"Vector512<int> tz{j} = {madd};" : $"tz{j} += {madd};");
+        }
+        for (int pair = 0; pair < plan.LoadsPerChunk / 2; pair++)
+        {
+            int g = 2 * pair;
+            w.WriteLine($"Vector512<byte> wz{pair} = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, {codeBase + 64 * pair}));");
+            if (plan.HighBits != 0)
+            {
+                w.WriteLine($"Vector512<uint> hz{pair} = KernelGenHelpers.RowDwordsTwice(hAll, {pair}).AsUInt32();");
+            }
+            var codes = new string[plan.Planes];
+            for (int plane = 0; plane < plan.Planes; plane++)
+            {
+                string name = $"qz{pair}_{plane}";
+                codes[plane] = name;
+                string bits = plane == 0 ? $"wz{pair}" : $"{Avx512}ShiftRightLogical(wz{pair}.AsUInt16(), {plane * plan.LowBits}).AsByte()";
+                w.WriteLine($"Vector512<byte> {name} = {bits} & codeMask;");
+                if (plan.HighBits != 0)
+                {
+                    // Rotations per dword (left by 32 − n = right by n): the bytes a rotation wraps are masked off.
+                    int Rotation(int load)
+                    {
+                        var (h, hp) = plan.HighPlane(load, plane);
+                        System.Diagnostics.Debug.Assert(h == pair);
+                        return ((plan.LowBits - plan.HighBits * hp) % 32 + 32) % 32;
+                    }
+                    string counts = string.Join(", ", Enumerable.Range(0, 16).Select(i => $"{Rotation(g + i % 2)}u"));
+                    w.WriteLine($"{name} |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz{pair}, Vector512.Create({counts})).AsByte() & highMask;");
+                }
+            }
+            foreach (int j in js)
+            {
+                for (int plane = 0; plane < plan.Planes; plane++)
+                {
+                    int key = twoKeys ? InterleavedDotPlan.Half(plan.QuadStart(g, plane)) : 0;
+                    string s = $"s{j}_{key}";
+                    string product = $"{Avx512}MultiplyAddAdjacent({codes[plane]}, {Octet(j, c, plan.QuadStart(g, plane))})";
+                    if (plan.Avx512BlockRuns)
+                    {
+                        w.WriteLine($"{s} += {product};"); // declared per block, widened once at its end
+                        continue;
+                    }
+                    runs.TryGetValue((j, key), out int n);
+                    w.WriteLine(n > 0 ? $"{s} += {product};" : sDeclared.Add(s) ? $"Vector512<short> {s} = {product};" : $"{s} = {product};");
+                    runs[(j, key)] = n + 1;
+                    if (n + 1 == plan.ProductsPerInt16)
+                    {
+                        Flush(j, key);
+                    }
+                }
+            }
+        }
+        foreach (int j in js)
+        {
+            for (int key = 0; key < keys; key++)
+            {
+                Flush(j, key);
+            }
+        }
+    }
+
     /// <summary>Plane <paramref name="plane"/> of main load w{g} as unsigned codes (6-bit: the high bits ORed in); returns its local's name.</summary>
     private static string EmitCode(SourceWriter w, InterleavedDotPlan plan, int codeBase, int g, int plane, HashSet<int> highLoaded)
     {
@@ -579,4 +774,8 @@ internal static class InterleavedDotEmitter
     /// </remarks>
     private static string Quad(int j, int c, int start) =>
         $"Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb{j}, {32 * c + start})))).AsSByte()";
+
+    /// <summary>Activations start..start+7 of chunk c of row j in every qword (one vpbroadcastq from memory): <see cref="Quad"/> for the AVX-512 tile.</summary>
+    private static string Octet(int j, int c, int start) =>
+        $"Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb{j}, {32 * c + start})))).AsSByte()";
 }

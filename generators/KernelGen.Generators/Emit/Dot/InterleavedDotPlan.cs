@@ -60,10 +60,13 @@ internal sealed class InterleavedDotPlan
         // ggml pairs the k-quants with Q8_K (one activation scale per 256): with that pairing a whole block's integer
         // sums, sub-scales and sub-mins (or the constant offset times the sub-scales) included, accumulate before one
         // conversion to float.
-        ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256 && subScale is not null
-            && (subBias is { GroupSize: 32 }
-                ? dot.ConstantOffset == 0
-                : biasField is null && (dot.ConstantOffset == 0 || subScale.GroupSize is 16 or 32)) ? 256 : 32;
+        // TQ2_0 (one scale, codes offset by 1) qualifies too: its offset is c·Σxq over the block, once per block.
+        ActivationBlock = spec.Activation == "Q8_K" && spec.BlockElements == 256
+            && (subScale is null
+                ? biasField is null
+                : subBias is { GroupSize: 32 }
+                    ? dot.ConstantOffset == 0
+                    : biasField is null && (dot.ConstantOffset == 0 || subScale.GroupSize is 16 or 32)) ? 256 : 32;
     }
 
     /// <summary>
@@ -100,6 +103,14 @@ internal sealed class InterleavedDotPlan
     public int ProductsPerInt16 => System.Math.Max(1, System.Math.Min(8, 32767 / (2 * MaxCode * 127)));
 
     /// <summary>
+    /// Whether the AVX-512 tile sums a whole block's byte products in int16 before one vpmaddwd: no sub-scale (the
+    /// multiplier is 1 throughout), one activation scale per block, and every lane's pair sums (products per lane per
+    /// block: chunks × planes × loads / 2, each at most 2·MaxCode·127) fit: TQ2_0, 32 of at most 508.
+    /// </summary>
+    public bool Avx512BlockRuns => Avx512Tile && SubScale is null && ActivationBlock == 256 && Chunks > 1
+        && Chunks * Planes * LoadsPerChunk / 2 <= 32767 / (2 * MaxCode * 127);
+
+    /// <summary>
     /// Elements per activation scale the kernel reads: 32 (the int8 blocks of the row kernels), or the block size (256)
     /// for formats ggml pairs with Q8_K, whose block then stays in the integer domain.
     /// </summary>
@@ -133,6 +144,12 @@ internal sealed class InterleavedDotPlan
     public int SubBiasOffset { get; }
 
     public int CodesOffset { get; }
+
+    /// <summary>
+    /// Whether the AVX-512 tile can run this format: unsigned codes (AVX-512 has no vpsignb for Q8_0's signed ones)
+    /// in an even number of loads per chunk, so each 64-byte load holds two quads of 8 rows.
+    /// </summary>
+    public bool Avx512Tile => !SignedCodes && LoadsPerChunk % 2 == 0;
 
     /// <summary>Bits per code: 4 (two planes per byte), 2 (four), 6 (4-bit planes plus a 2-bit high part) or 8 (signed, one per byte).</summary>
     public int CodeBits { get; }
