@@ -145,23 +145,34 @@ with open(results_path) as f:
         if prev is None or ("error" not in o and "error" not in prev and o["weight_gb_per_s"] < prev["weight_gb_per_s"]):
             runs[key] = o
 
-print("| format | N | batch | threads | ours: time/call | weight GB/s | GFLOP/s | read GB/s | % of read bw | max rel error "
+def batch_gain(o):
+    """Batch-32 GFLOP/s over our batch-1 GFLOP/s for the same format, N and threads (the issue's 3x target)."""
+    one = runs.get((o["format"].upper(), o["n"], 1, o["threads"]))
+    if o["batch"] == 1 or one is None or "error" in one:
+        return ""
+    return f"{o['gflop_per_s'] / one['gflop_per_s']:.1f}x"
+
+def peak_share(o):
+    """GFLOP/s over the int8 instruction ceiling measured in the same run (older runs did not measure it)."""
+    return "" if o.get("compute_ratio") is None else f"{100 * o['compute_ratio']:.0f}% of {o['int8_peak_gop_per_s']:.0f}"
+
+print("| format | N | batch | threads | ours: time/call | weight GB/s | GFLOP/s | x batch 1 | of int8 peak | read GB/s | % of read bw | max rel error "
       "| llama.cpp layout | time/call | weight GB/s | GFLOP/s | % of read bw |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 for fmt in formats:
     for n in (4096, 14336):
         for batch in (1, 32):
             for threads in (1, 2):
                 o = runs.get((fmt.upper(), n, batch, threads))
                 if o is None:
-                    ours = ["—"] * 6
+                    ours = ["—"] * 8
                 elif "error" in o:
                     message = o["error"].removeprefix("error: ").removeprefix(o["format"] + ": ")
-                    ours = ["n/a: " + message.replace("|", "/")[:80]] + [""] * 5
+                    ours = ["n/a: " + message.replace("|", "/")[:80]] + [""] * 7
                 else:
                     pct = f"{100 * o['bandwidth_ratio']:.0f}%" + ("" if o.get("weights_cold") else " (hot)")
                     ours = [duration(o["seconds_per_call"]), f"{o['weight_gb_per_s']:.1f}", f"{o['gflop_per_s']:.0f}",
-                            f"{o['memory_read_gb_per_s']:.1f}", pct, f"{o['max_rel_error']:.1e}"]
+                            batch_gain(o), peak_share(o), f"{o['memory_read_gb_per_s']:.1f}", pct, f"{o['max_rel_error']:.1e}"]
                 label = fmt + (" (interleaved)" if o is not None and o.get("layout") == "interleaved8" else "")
                 print("| " + " | ".join([label, str(n), str(batch), str(threads)] + ours + list(llama(fmt, n, batch, threads))) + " |")
 PY

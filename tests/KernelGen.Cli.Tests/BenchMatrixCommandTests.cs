@@ -58,9 +58,33 @@ public class BenchMatrixCommandTests
         {
             Assert.True(error >= 0 && error < maxError, $"max_rel_error {error}");
         }
+        AssertComputePeak(o, backend, gflops);
         int checkedRows = o.GetProperty("checked_rows").GetInt32();
         Assert.InRange(checkedRows, 1, n);
         Assert.False(string.IsNullOrEmpty(o.GetProperty("checked_rows_rule").GetString()));
+    }
+
+    /// <summary>
+    /// The compute ceiling (Int8ComputePeak) rides along every CPU run: the fastest candidate is the peak, every
+    /// candidate has a plausible rate, and compute_ratio is gflop_per_s over the peak. A GPU run has none of them.
+    /// </summary>
+    private static void AssertComputePeak(JsonElement o, string backend, double gflops)
+    {
+        var peak = o.GetProperty("int8_peak_gop_per_s");
+        if (backend != "cpu" || !System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            Assert.Equal(JsonValueKind.Null, peak.ValueKind);
+            Assert.Equal(JsonValueKind.Null, o.GetProperty("compute_ratio").ValueKind);
+            return;
+        }
+        double gops = peak.GetDouble();
+        var candidates = o.GetProperty("int8_peak_candidates_gop_per_s").EnumerateObject().ToList();
+        Assert.Contains(candidates, c => c.Name == "vpmaddubsw ymm + vpaddw");
+        Assert.All(candidates, c => Assert.InRange(c.Value.GetDouble(), 1.0, gops));
+        // 2 operations per product; even one slow core forms billions of byte products per second.
+        Assert.InRange(gops, 5.0, 1e5);
+        Assert.Equal(candidates.MaxBy(c => c.Value.GetDouble()).Name, o.GetProperty("int8_peak_instruction").GetString());
+        Assert.Equal(gflops / gops, o.GetProperty("compute_ratio").GetDouble(), 0.01 * gflops / gops + 1e-4);
     }
 
     [Fact]
@@ -158,6 +182,7 @@ public class BenchMatrixCommandTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         foreach (string column in new[] { "time/call", "weight GB/s", "GFLOP/s", "read GB/s", "weight / read", "max rel error", "Q8_0" })
             Assert.Contains(column, r.Stdout);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Contains("the integer kernels' ceiling", r.Stdout);
     }
 
     [Theory]

@@ -232,6 +232,26 @@ $POINTER_HELPERS$
             0x80, 4, 0x80, 4, 0x80, 4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 5, 0x80, 5,
             0x80, 6, 0x80, 6, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80, 7, 0x80, 7));
 
+    /// <summary>
+    /// Four groups of 8 int16 (group-major: lane 8g + r is row r's integer of group g, as vpmovzxbw / vpmovsxbw widen
+    /// 32 bytes) in row-major order, row r in lanes 4r..4r+3 (one vpermw): the AVX-512 tile's once-per-block sum-term
+    /// multiplier.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> RowMajor4x8(Vector512<short> groupMajor) =>
+        Avx512BW.PermuteVar32x16(groupMajor, Vector512.Create(
+            (short)0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27,
+            4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31));
+
+    /// <summary>
+    /// Four int32 activation sums (sums of 16 int8, so within int16) as int16, repeated in every qword: the other
+    /// operand of the once-per-block sum term, which meets <see cref="RowMajor4x8"/> in one vpmaddwd (row r's two
+    /// group pairs in lanes 2r, 2r+1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> Sums4x8(Vector128<int> sums) =>
+        Avx512F.BroadcastScalarToVector512(Sse2.PackSignedSaturate(sums, sums).AsInt64()).AsInt16();
+
     /// <summary>Int32 lanes 2r and 2r+1 added into lane r (the AVX-512 tile's per-row pair; vpmovqd keeps each qword's low dword).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> SumRowPairs(Vector512<int> t)

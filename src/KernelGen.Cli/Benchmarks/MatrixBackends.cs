@@ -34,6 +34,13 @@ public interface IMatrixBackend : IDisposable
     double MeasureReadGBps();
 
     /// <summary>
+    /// The integer kernels' compute ceiling on the kernel's own threads (<see cref="Int8ComputePeak"/>), in 10^9
+    /// operations per second, per candidate instruction, fastest first; empty where it does not apply (a GPU, a CPU
+    /// without AVX2).
+    /// </summary>
+    IReadOnlyList<(string Instruction, double GopPerSecond)> MeasureInt8Peak();
+
+    /// <summary>
     /// The last-level cache in front of the memory the weights stream from, in bytes (the host L3 for the CPU, the
     /// device L2 for a GPU): rotated copies are cold when they total at least 4x this.
     /// </summary>
@@ -126,6 +133,8 @@ public sealed class CpuMatrixBackend : IMatrixBackend
     /// threads, so the probe's threads are the kernel's.
     /// </summary>
     public double MeasureReadGBps() => (_bandwidth ??= new MemoryBandwidth(1L << 30, copyBuffer: false)).ReadGBps(_pool);
+
+    public IReadOnlyList<(string Instruction, double GopPerSecond)> MeasureInt8Peak() => Int8ComputePeak.Measure(_pool);
 
     public long CacheBytes => MatrixWeights.LastLevelCacheBytes;
 
@@ -251,6 +260,8 @@ public sealed class GpuMatrixBackend : IMatrixBackend
     /// One read-bandwidth measurement of device memory: <see cref="GpuReadBandwidth"/> over
     /// <see cref="DeviceProbeBytes"/> (<see cref="CpuAcceleratorProbeBytes"/> on the CPU accelerator), allocated on first use.
     /// </summary>
+    public IReadOnlyList<(string Instruction, double GopPerSecond)> MeasureInt8Peak() => [];
+
     public double MeasureReadGBps()
     {
         _bandwidth ??= new GpuReadBandwidth(_gpu.Accelerator, IsCpuAccelerator

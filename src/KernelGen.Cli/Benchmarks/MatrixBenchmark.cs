@@ -35,6 +35,21 @@ public sealed record MatrixBenchResult(
     /// <summary>Largest error over the activation-quantization bound (integer kernels; null for float kernels).</summary>
     public double? MaxErrorToBound { get; init; }
 
+    /// <summary>
+    /// The integer kernels' compute ceiling measured in the same process on the same threads
+    /// (<see cref="Int8ComputePeak"/>), 10^9 operations per second; null on a GPU.
+    /// </summary>
+    public double? Int8PeakGops { get; init; }
+
+    /// <summary>The instruction that set <see cref="Int8PeakGops"/>.</summary>
+    public string? Int8PeakInstruction { get; init; }
+
+    /// <summary>Every instruction the peak probe timed, with its rate (10^9 operations per second).</summary>
+    public IReadOnlyList<(string Instruction, double GopPerSecond)> Int8PeakCandidates { get; init; } = [];
+
+    /// <summary><see cref="GFlops"/> over <see cref="Int8PeakGops"/>: how much of the machine's byte dot-product rate the kernel uses.</summary>
+    public double? ComputeRatio => Int8PeakGops is double peak ? GFlops / peak : null;
+
     /// <summary>Weight bytes streamed per second (10^9 bytes/s).</summary>
     public double WeightGBps => WeightBytes / SecondsPerCall / 1e9;
 
@@ -69,6 +84,11 @@ public sealed record MatrixBenchResult(
         ["memory_read_gb_per_s"] = Math.Round(MemoryReadGBps, 4),
         ["memory_read_samples_gb_per_s"] = new JsonArray(MemoryReadSamples.Select(s => (JsonNode?)JsonValue.Create(Math.Round(s, 3))).ToArray()),
         ["bandwidth_ratio"] = Math.Round(BandwidthRatio, 5),
+        ["int8_peak_gop_per_s"] = Int8PeakGops is double peak ? Math.Round(peak, 2) : null,
+        ["int8_peak_instruction"] = Int8PeakInstruction,
+        ["int8_peak_candidates_gop_per_s"] = Int8PeakCandidates.Count == 0 ? null
+            : new JsonObject(Int8PeakCandidates.Select(c => KeyValuePair.Create(c.Instruction, (JsonNode?)JsonValue.Create(Math.Round(c.GopPerSecond, 2))))),
+        ["compute_ratio"] = ComputeRatio is double ratio ? Math.Round(ratio, 4) : null,
         ["max_rel_error"] = MaxRelError,
         ["max_error_to_activation_bound"] = MaxErrorToBound,
         ["error_measure"] = "max over outputs of |y - ref| / sum_k |W[r,k]*x[k]|; ref in float64 from the dequantized weights",
@@ -133,6 +153,7 @@ public static class MatrixBenchmark
 
         for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
         bandwidth.Sort();
+        var peak = backend.MeasureInt8Peak();
 
         // Error against the float64 reference, on copy 0 (all copies hold the same bytes).
         session.Run(0);
@@ -155,6 +176,9 @@ public static class MatrixBenchmark
             MaxRelError: error, CheckedRows: rows.Length, CheckedRowsRule: rule)
         {
             MaxErrorToBound = toBound,
+            Int8PeakGops = peak.Count > 0 ? peak[0].GopPerSecond : null,
+            Int8PeakInstruction = peak.Count > 0 ? peak[0].Instruction : null,
+            Int8PeakCandidates = peak,
             Layout = copies[0].Layout == MatrixLayout.Interleaved8 ? "interleaved8" : "rows",
         };
     }

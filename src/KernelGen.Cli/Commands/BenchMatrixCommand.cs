@@ -88,6 +88,10 @@ public static class BenchMatrixCommand
             $", {r.WeightBytes / 1e6:F2} MB per copy, {copies}"));
         console.MarkupLine(Markup.Escape($"timing: {r.Calls} calls after warm-up, min {Duration(r.SecondsMin)}, median {Duration(r.SecondsPerCall)}, p90 {Duration(r.SecondsP90)}; " +
             $"read bandwidth: median of {r.MemoryReadSamples.Count} measurements {(o.Backend == "gpu" ? "of device memory" : $"on the same {o.Threads} thread(s)")}, {r.MemoryReadSamples[0].ToString("F1", inv)}-{r.MemoryReadSamples[^1].ToString("F1", inv)} GB/s"));
+        if (r.Int8PeakGops is double peak)
+        {
+            console.MarkupLine(Markup.Escape($"compute: {r.GFlops.ToString("F1", inv)} of {peak.ToString("F0", inv)} G op/s measured for {r.Int8PeakInstruction} on the same threads ({r.ComputeRatio!.Value.ToString("P1", inv)}), the integer kernels' ceiling"));
+        }
         console.MarkupLine(Markup.Escape($"error: max over {r.CheckedRows} rows ({r.CheckedRowsRule}) x {o.Batch} of |y - ref| / sum_k |W[r,k]*x[k]|, ref in float64"));
     }
 }

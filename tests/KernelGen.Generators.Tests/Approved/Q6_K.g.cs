@@ -6631,11 +6631,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 16), ref Unsafe.Add(ref p, 24));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 0), Unsafe.Add(ref xc0, 1))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 0), Unsafe.Add(ref xc1, 1))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 0), Unsafe.Add(ref xc2, 1))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 0), Unsafe.Add(ref xc3, 1))) * 32;
             }
             // elements 32..63 of the block, 8 rows
             {
@@ -6685,11 +6680,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 32), ref Unsafe.Add(ref p, 40));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 2), Unsafe.Add(ref xc0, 3))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 2), Unsafe.Add(ref xc1, 3))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 2), Unsafe.Add(ref xc2, 3))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 2), Unsafe.Add(ref xc3, 3))) * 32;
             }
             // elements 64..95 of the block, 8 rows
             {
@@ -6740,11 +6730,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 48), ref Unsafe.Add(ref p, 56));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 4), Unsafe.Add(ref xc0, 5))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 4), Unsafe.Add(ref xc1, 5))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 4), Unsafe.Add(ref xc2, 5))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 4), Unsafe.Add(ref xc3, 5))) * 32;
             }
             // elements 96..127 of the block, 8 rows
             {
@@ -6794,11 +6779,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 64), ref Unsafe.Add(ref p, 72));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 6), Unsafe.Add(ref xc0, 7))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 6), Unsafe.Add(ref xc1, 7))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 6), Unsafe.Add(ref xc2, 7))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 6), Unsafe.Add(ref xc3, 7))) * 32;
             }
             // elements 128..159 of the block, 8 rows
             {
@@ -6848,11 +6828,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 80), ref Unsafe.Add(ref p, 88));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 8), Unsafe.Add(ref xc0, 9))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 8), Unsafe.Add(ref xc1, 9))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 8), Unsafe.Add(ref xc2, 9))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 8), Unsafe.Add(ref xc3, 9))) * 32;
             }
             // elements 160..191 of the block, 8 rows
             {
@@ -6903,11 +6878,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 96), ref Unsafe.Add(ref p, 104));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 10), Unsafe.Add(ref xc0, 11))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 10), Unsafe.Add(ref xc1, 11))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 10), Unsafe.Add(ref xc2, 11))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 10), Unsafe.Add(ref xc3, 11))) * 32;
             }
             // elements 192..223 of the block, 8 rows
             {
@@ -6957,11 +6927,6 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 112), ref Unsafe.Add(ref p, 120));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 12), Unsafe.Add(ref xc0, 13))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 12), Unsafe.Add(ref xc1, 13))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 12), Unsafe.Add(ref xc2, 13))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 12), Unsafe.Add(ref xc3, 13))) * 32;
             }
             // elements 224..255 of the block, 8 rows
             {
@@ -7012,22 +6977,41 @@ public static partial class Q6_KDot
                 iz1 += tz1;
                 iz2 += tz2;
                 iz3 += tz3;
-                Vector256<short> sm = KernelGenHelpers.PairRows16Signed(ref Unsafe.Add(ref p, 128), ref Unsafe.Add(ref p, 136));
-                is0 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 14), Unsafe.Add(ref xc0, 15))) * 32;
-                is1 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc1, 14), Unsafe.Add(ref xc1, 15))) * 32;
-                is2 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc2, 14), Unsafe.Add(ref xc2, 15))) * 32;
-                is3 -= System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc3, 14), Unsafe.Add(ref xc3, 15))) * 32;
             }
             is0 += KernelGenHelpers.SumRowPairs(iz0);
+            Vector512<short> gm0 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 16)))));
+            Vector512<short> gm1 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 48)))));
+            Vector512<short> gm2 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 80)))));
+            Vector512<short> gm3 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 112)))));
+            Vector512<int> gz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm0, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 0)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm1, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 4)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm2, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 8)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm3, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 12)));
+            is0 -= KernelGenHelpers.SumRowPairs(gz0) * 32;
             Vector256<float> dx0 = Vector256.Create(xd0);
             acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
             is1 += KernelGenHelpers.SumRowPairs(iz1);
+            Vector512<int> gz1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm0, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc1, 0)));
+            gz1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm1, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc1, 4)));
+            gz1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm2, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc1, 8)));
+            gz1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm3, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc1, 12)));
+            is1 -= KernelGenHelpers.SumRowPairs(gz1) * 32;
             Vector256<float> dx1 = Vector256.Create(xd1);
             acc1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is1), fa * dx1, acc1);
             is2 += KernelGenHelpers.SumRowPairs(iz2);
+            Vector512<int> gz2 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm0, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc2, 0)));
+            gz2 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm1, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc2, 4)));
+            gz2 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm2, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc2, 8)));
+            gz2 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm3, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc2, 12)));
+            is2 -= KernelGenHelpers.SumRowPairs(gz2) * 32;
             Vector256<float> dx2 = Vector256.Create(xd2);
             acc2 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is2), fa * dx2, acc2);
             is3 += KernelGenHelpers.SumRowPairs(iz3);
+            Vector512<int> gz3 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm0, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc3, 0)));
+            gz3 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm1, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc3, 4)));
+            gz3 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm2, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc3, 8)));
+            gz3 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm3, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc3, 12)));
+            is3 -= KernelGenHelpers.SumRowPairs(gz3) * 32;
             Vector256<float> dx3 = Vector256.Create(xd3);
             acc3 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is3), fa * dx3, acc3);
             p = ref Unsafe.Add(ref p, InterleavedBlockBytes);

@@ -326,7 +326,7 @@ internal static class InterleavedDotEmitter
             {
                 EmitChunkProducts(w, plan, c, js, EmitMultipliers(w, plan, c));
             }
-            if (sumMultiplier is not null)
+            if (sumMultiplier is not null && !(wide && plan.Avx512BlockSums))
             {
                 EmitSumTerms(w, plan, sumMultiplier, c, js, bias);
             }
@@ -378,6 +378,10 @@ internal static class InterleavedDotEmitter
                     w.WriteLine(plan.Avx512BlockRuns
                         ? $"is{j} += KernelGenHelpers.SumRowPairs(System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s{j}_0, ones));"
                         : $"is{j} += KernelGenHelpers.SumRowPairs(iz{j});");
+                    if (plan.Avx512BlockSums)
+                    {
+                        EmitBlockSumTerm(w, plan, sumMultiplier!, j, bias);
+                    }
                 }
                 if (plan.Dot.ConstantOffset != 0 && sumMultiplier is null)
                 {
@@ -472,6 +476,35 @@ internal static class InterleavedDotEmitter
             // (W = q − c: Σ a·(q − c)·xq = Σ a·q·xq − c·Σ a·Σxq, exact in int32), one accumulator fewer per activation row.
             w.WriteLine(bias ? $"im{j} += {madd};" : $"is{j} -= {madd} * {plan.Dot.ConstantOffset};");
         }
+    }
+
+    /// <summary>
+    /// The AVX-512 tile's sum term for activation row <paramref name="j"/>, once per block (<see
+    /// cref="InterleavedDotPlan.Avx512BlockSums"/>): the block's group integers of <paramref name="array"/>, four groups
+    /// × 8 rows per 512-bit vector (row r in lanes 4r..4r+3, loaded at <paramref name="j"/> = 0 and shared), meet the
+    /// activation sums of those groups in one vpmaddwd each; the same int32 as <see cref="EmitSumTerms"/>'s per-chunk pairs.
+    /// </summary>
+    private static void EmitBlockSumTerm(SourceWriter w, InterleavedDotPlan plan, PackedArraySpec array, int j, bool bias)
+    {
+        int quads = 32 * plan.Chunks / 16 / 4;
+        if (j == 0)
+        {
+            string widen = array.IsSigned
+                ? "ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, {0}))))"
+                : "ConvertToVector512UInt16(Vector256.LoadUnsafe(ref Unsafe.Add(ref p, {0}))).AsInt16()";
+            for (int q = 0; q < quads; q++)
+            {
+                string bytes = string.Format(widen, plan.SumMultiplierOffset + 32 * q);
+                w.WriteLine($"Vector512<short> gm{q} = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.{bytes});");
+            }
+        }
+        // xc holds the activation sums per 16, the group size here.
+        for (int q = 0; q < quads; q++)
+        {
+            string madd = $"System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm{q}, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc{j}, {4 * q})))";
+            w.WriteLine(q == 0 ? $"Vector512<int> gz{j} = {madd};" : $"gz{j} += {madd};");
+        }
+        w.WriteLine(bias ? $"im{j} += KernelGenHelpers.SumRowPairs(gz{j});" : $"is{j} -= KernelGenHelpers.SumRowPairs(gz{j}) * {plan.Dot.ConstantOffset};");
     }
 
     /// <summary>
