@@ -105,8 +105,12 @@ public sealed record MatrixBenchResult(
 /// </summary>
 public static class MatrixBenchmark
 {
-    /// <summary>Read-bandwidth measurements taken before and again after the timed calls.</summary>
-    public const int BandwidthSamples = 3;
+    /// <summary>
+    /// Read-bandwidth measurements: one before the timed calls and one after each of <c>BandwidthSamples - 1</c> equal
+    /// segments of them, so the probe samples the same stretch of time as the kernel (this VM's DRAM bandwidth moves
+    /// by a third within seconds; probes only before and after let a slow moment in between pass for a slow kernel).
+    /// </summary>
+    public const int BandwidthSamples = 6;
 
     /// <summary>Bounds on the number of timed calls (the budget decides in between).</summary>
     public const int MinCalls = 3, MaxCalls = 1001;
@@ -124,8 +128,7 @@ public static class MatrixBenchmark
         using var session = backend.Open(copies, x, o.Batch);
         using var small = backend.Open([o.Backend == "cpu" && copies[0].Layout == MatrixLayout.Interleaved8 ? weights.Slice(16).Interleaved() : weights.Slice(16)], x, o.Batch);
 
-        var bandwidth = new List<double>();
-        for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
+        var bandwidth = new List<double> { backend.MeasureReadGBps() };
 
         // JIT: the kernel on a small matrix until the tiered JIT has promoted it, then full-size calls. GPU kernels are
         // compiled at load: a few untimed calls.
@@ -149,9 +152,13 @@ public static class MatrixBenchmark
         cancellation.ThrowIfCancellationRequested();
         int calls = (int)Math.Clamp(o.Seconds / Math.Max(once, 1e-7), MinCalls, MaxCalls);
         log.WriteLine($"bench {o.Op}: {calls} timed calls (about {once * 1e3:F3} ms each)");
-        var times = BenchTimer.SortedTimes(Call, calls);
-
-        for (int i = 0; i < BandwidthSamples; i++) bandwidth.Add(backend.MeasureReadGBps());
+        var times = new List<double>(calls);
+        for (int segment = 0, segments = BandwidthSamples - 1; segment < segments; segment++)
+        {
+            times.AddRange(BenchTimer.SortedTimes(Call, calls * (segment + 1) / segments - calls * segment / segments));
+            bandwidth.Add(backend.MeasureReadGBps());
+        }
+        times.Sort();
         bandwidth.Sort();
         var peak = backend.MeasureInt8Peak();
 

@@ -3690,7 +3690,11 @@ public static partial class Q4_KDot
             for (; b < batch; b++)
             {
                 Vector256<float> v0;
-                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                if (KernelGenHelpers.Avx512Tile)
+                {
+                    Group8x1Avx512(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
+                }
+                else if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 {
                     Group8x1Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
                 }
@@ -5741,5 +5745,189 @@ public static partial class Q4_KDot
         y1 = acc1 - accM1;
         y2 = acc2 - accM2;
         y3 = acc3 - accM3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x1Avx512(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
+    {
+        Vector512<byte> codeMask = Vector512.Create((byte)15);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> accM0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 256));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 16));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector256<float> fb = KernelGenHelpers.HalfBits8ToSingle(ref Unsafe.Add(ref p, 16));
+            Vector256<int> is0 = Vector256<int>.Zero;
+            Vector512<int> iz0 = Vector512<int>.Zero;
+            Vector256<int> im0 = Vector256<int>.Zero;
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 32));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 160));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 224));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 96), ref Unsafe.Add(ref p, 104));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 0) + Unsafe.Add(ref xc0, 1), Unsafe.Add(ref xc0, 2) + Unsafe.Add(ref xc0, 3)));
+            }
+            // elements 32..63 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4288));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 40));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 288));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 32)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 48)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 352));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 40)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 56)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+            }
+            // elements 64..95 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4352));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4416));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4480));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 48));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 416));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 64)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 80)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 480));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 72)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 88)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 112), ref Unsafe.Add(ref p, 120));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 4) + Unsafe.Add(ref xc0, 5), Unsafe.Add(ref xc0, 6) + Unsafe.Add(ref xc0, 7)));
+            }
+            // elements 96..127 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4544));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4608));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 56));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 544));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 96)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 112)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 608));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 104)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 120)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+            }
+            // elements 128..159 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4672));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4736));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 64));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 672));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 128)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 144)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 736));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 136)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 152)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 128), ref Unsafe.Add(ref p, 136));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 8) + Unsafe.Add(ref xc0, 9), Unsafe.Add(ref xc0, 10) + Unsafe.Add(ref xc0, 11)));
+            }
+            // elements 160..191 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4800));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4864));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4928));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 72));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 800));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 160)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 176)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 864));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 168)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 184)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+            }
+            // elements 192..223 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4992));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5056));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 80));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 928));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 192)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 208)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 992));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 200)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 216)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+                Vector256<short> sm = KernelGenHelpers.PairRows16(ref Unsafe.Add(ref p, 144), ref Unsafe.Add(ref p, 152));
+                im0 += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(sm, KernelGenHelpers.Pair16(Unsafe.Add(ref xc0, 12) + Unsafe.Add(ref xc0, 13), Unsafe.Add(ref xc0, 14) + Unsafe.Add(ref xc0, 15)));
+            }
+            // elements 224..255 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5120));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5184));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5248));
+                Vector512<short> mz0 = KernelGenHelpers.RowScales16x4(ref Unsafe.Add(ref p, 88));
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1056));
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 224)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 240)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1120));
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 232)))).AsSByte());
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 248)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                iz0 += tz0;
+            }
+            is0 += KernelGenHelpers.SumRowPairs(iz0);
+            Vector256<float> dx0 = Vector256.Create(xd0);
+            acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
+            accM0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(im0), fb * dx0, accM0);
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 256);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 16);
+        }
+        y0 = acc0 - accM0;
     }
 }

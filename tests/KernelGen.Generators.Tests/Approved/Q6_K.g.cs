@@ -4355,7 +4355,11 @@ public static partial class Q6_KDot
             for (; b < batch; b++)
             {
                 Vector256<float> v0;
-                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                if (KernelGenHelpers.Avx512Tile)
+                {
+                    Group8x1Avx512(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
+                }
+                else if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 {
                     Group8x1Vnni(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), out v0);
                 }
@@ -7032,5 +7036,267 @@ public static partial class Q6_KDot
         y1 = acc1;
         y2 = acc2;
         y3 = acc3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group8x1Avx512(ref byte group, int blocks, int k, ref sbyte xb, ref float xd, ref float xs, ref int xc, out Vector256<float> y0)
+    {
+        Vector512<byte> codeMask = Vector512.Create((byte)15);
+        Vector512<byte> highMask = Vector512.Create((byte)48);
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        ref sbyte xb0 = ref Unsafe.Add(ref xb, 0 * k);
+        ref float xd0 = ref Unsafe.Add(ref xd, 0 * (k / 256));
+        ref int xc0 = ref Unsafe.Add(ref xc, 0 * (k / 16));
+        ref byte p = ref group;
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<float> fa = KernelGenHelpers.HalfBits8ToSingle(ref p);
+            Vector256<int> is0 = Vector256<int>.Zero;
+            Vector512<int> iz0 = Vector512<int>.Zero;
+            // elements 0..31 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4096));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4160));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4224));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 16));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 24));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 272);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 144));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 0)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 16)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 208));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 8)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 24)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 32..63 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4288));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4352));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4416));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 32));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 40));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 464);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 336));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 32)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 48)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 400));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 40)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 56)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 64..95 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4480));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4544));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4608));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4672));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 48));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 56));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 656);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 528));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 64)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 80)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 592));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 72)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 88)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 96..127 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4736));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4800));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4864));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 64));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 72));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 848);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 720));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 96)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 112)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 784));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 104)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 120)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 128..159 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4928));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 4992));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5056));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 80));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 88));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 1040);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 912));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 128)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 144)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 976));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 136)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 152)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 160..191 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5120));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5184));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5248));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5312));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 96));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 104));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 1232);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1104));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 160)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 176)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1168));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 168)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 184)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 192..223 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5376));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5440));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5504));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 112));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 120));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 1424);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1296));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 192)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 208)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1360));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 200)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 216)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            // elements 224..255 of the block, 8 rows
+            {
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5568));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5632));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5696));
+                KernelGenHelpers.Prefetch(ref Unsafe.Add(ref p, 5760));
+                Vector512<short> mz0 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 128));
+                Vector512<short> mz1 = KernelGenHelpers.RowScalesSigned16x4(ref Unsafe.Add(ref p, 136));
+                Vector512<byte> hAll = Vector512.LoadUnsafe(ref p, 1616);
+                Vector512<byte> wz0 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1488));
+                Vector512<uint> hz0 = KernelGenHelpers.RowDwordsTwice(hAll, 0).AsUInt32();
+                Vector512<byte> qz0_0 = wz0 & codeMask;
+                qz0_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz0_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz0.AsUInt16(), 4).AsByte() & codeMask;
+                qz0_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz0, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                Vector512<short> s0_0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 224)))).AsSByte());
+                Vector512<short> s0_1 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz0_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 240)))).AsSByte());
+                Vector512<byte> wz1 = KernelGenHelpers.RowQwords(Vector512.LoadUnsafe(ref p, 1552));
+                Vector512<uint> hz1 = KernelGenHelpers.RowDwordsTwice(hAll, 1).AsUInt32();
+                Vector512<byte> qz1_0 = wz1 & codeMask;
+                qz1_0 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u, 4u, 0u)).AsByte() & highMask;
+                Vector512<byte> qz1_1 = System.Runtime.Intrinsics.X86.Avx512BW.ShiftRightLogical(wz1.AsUInt16(), 4).AsByte() & codeMask;
+                qz1_1 |= System.Runtime.Intrinsics.X86.Avx512F.RotateLeftVariable(hz1, Vector512.Create(2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u, 2u, 30u)).AsByte() & highMask;
+                s0_0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_0, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 232)))).AsSByte());
+                Vector512<int> tz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_0, mz0);
+                s0_1 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(qz1_1, Vector512.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref xb0, 248)))).AsSByte());
+                tz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(s0_1, mz1);
+                iz0 += tz0;
+            }
+            is0 += KernelGenHelpers.SumRowPairs(iz0);
+            Vector512<short> gm0 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 16)))));
+            Vector512<short> gm1 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 48)))));
+            Vector512<short> gm2 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 80)))));
+            Vector512<short> gm3 = KernelGenHelpers.RowMajor4x8(System.Runtime.Intrinsics.X86.Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref p, 112)))));
+            Vector512<int> gz0 = System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm0, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 0)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm1, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 4)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm2, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 8)));
+            gz0 += System.Runtime.Intrinsics.X86.Avx512BW.MultiplyAddAdjacent(gm3, KernelGenHelpers.Sums4x8(Vector128.LoadUnsafe(ref xc0, 12)));
+            is0 -= KernelGenHelpers.SumRowPairs(gz0) * 32;
+            Vector256<float> dx0 = Vector256.Create(xd0);
+            acc0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(Vector256.ConvertToSingle(is0), fa * dx0, acc0);
+            p = ref Unsafe.Add(ref p, InterleavedBlockBytes);
+            xb0 = ref Unsafe.Add(ref xb0, BlockElementsOf);
+            xd0 = ref Unsafe.Add(ref xd0, BlockElementsOf / 256);
+            xc0 = ref Unsafe.Add(ref xc0, BlockElementsOf / 16);
+        }
+        y0 = acc0;
     }
 }

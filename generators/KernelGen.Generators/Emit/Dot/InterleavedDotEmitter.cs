@@ -39,9 +39,9 @@ internal static class InterleavedDotEmitter
         {
             foreach (int acts in new[] { 4, 1 })
             {
-                if (isa == TileIsa.Avx512 && (acts == 1 || !plan.Avx512Tile))
+                if (isa == TileIsa.Avx512 && !(acts == 1 ? plan.Avx512SingleRow : plan.Avx512Tile))
                 {
-                    continue; // one activation row is DRAM-bound: the VNNI tile serves it
+                    continue;
                 }
                 w.WriteLine();
                 EmitTile(w, spec, plan, acts, isa);
@@ -164,7 +164,7 @@ internal static class InterleavedDotEmitter
             w.WriteLine($"Vector256<float> {string.Join(", ", Enumerable.Range(0, acts).Select(j => $"v{j}"))};");
             string outs = string.Join(", ", Enumerable.Range(0, acts).Select(j => $"out v{j}"));
             string args = $"(ref group, blocks, k, ref Unsafe.Add(ref xq, (nint)b * k), ref Unsafe.Add(ref xd, (nint)b * (k / InterleavedActivationBlock)), ref Unsafe.Add(ref xs, (nint)b * (k / 16)), ref Unsafe.Add(ref xqs, (nint)b * (k / InterleavedSumSpan)), {outs});";
-            if (acts == 4 && plan.Avx512Tile)
+            if (acts == 1 ? plan.Avx512SingleRow : plan.Avx512Tile)
             {
                 // AVX-512's vpmaddubsw does 64 products per instruction where vpdpbusd (256-bit only in .NET 10) does 32.
                 w.OpenBlock("if (KernelGenHelpers.Avx512Tile)");
